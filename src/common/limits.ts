@@ -58,3 +58,38 @@ export const FLUSH_CHUNK_BYTES = 1024 * 1024;
 export const MANIFEST_BYTES_MAX = 64 * 1024 * 1024;
 /** Range tombstones one store holds before writes of new ones are refused. */
 export const RANGE_TOMBSTONES_MAX = 100_000;
+
+// ---- Cloud Bigtable API limits --------------------------------------------------------------------
+// Fixed by the public API, not tunable. Sources: the "Limits" section of the Cloud Bigtable quotas
+// page (https://cloud.google.com/bigtable/quotas) and the RowFilter / GcRule comments in the official
+// protos (google/bigtable/v2/data.proto, google/bigtable/admin/v2/table.proto). Constants marked
+// "Tabula" are our own bounds where the API publishes none.
+
+/** Longest row key; an empty row key is also rejected. */
+export const ROW_KEY_BYTES_MAX = 4 * 1024;
+/** Longest column qualifier. */
+export const COLUMN_QUALIFIER_BYTES_MAX = 16 * 1024;
+/** Largest cell value. */
+export const CELL_VALUE_BYTES_MAX = 100 * 1024 * 1024;
+/** Most mutations in one MutateRow / CheckAndMutateRow request, or one MutateRows entry batch. */
+export const MUTATIONS_PER_REQUEST_MAX = 100_000;
+/** Most rules in one ReadModifyWriteRow request (Tabula: same bound as mutations). */
+export const READ_MODIFY_WRITE_RULES_MAX = 100_000;
+/** Longest column family name, in characters (`[_a-zA-Z0-9][-_.a-zA-Z0-9]*`). */
+export const FAMILY_NAME_CHARS_MAX = 64;
+/** Longest table id, in characters (`[_a-zA-Z0-9][-_.a-zA-Z0-9]*`). */
+export const TABLE_ID_CHARS_MAX = 50;
+/** Deepest nesting of RowFilters inside Chains, Interleaves and Conditions (data.proto). */
+export const ROW_FILTER_DEPTH_MAX = 20;
+/** Largest serialized RowFilter message (data.proto); checked by the server on the wire bytes. */
+export const ROW_FILTER_BYTES_MAX = 20_480;
+/** Longest label of an `apply_label_transformer` (data.proto). */
+export const ROW_FILTER_LABEL_CHARS_MAX = 15;
+/** Deepest nesting of GC rules inside unions and intersections (Tabula). */
+export const GC_RULE_DEPTH_MAX = 20;
+/** Smallest `max_age` of a GC rule, in microseconds (table.proto: at least one millisecond). */
+export const GC_MAX_AGE_MICROS_MIN = 1_000;
+/** Cell timestamps of millisecond-granularity tables are multiples of this many microseconds. */
+export const TIMESTAMP_GRANULARITY_MICROS = 1_000;
+/** Largest cell timestamp Tabula stores (Tabula: the largest safe integer that is a whole millisecond). */
+export const TIMESTAMP_MICROS_MAX = Math.floor(Number.MAX_SAFE_INTEGER / 1_000) * 1_000;

@@ -1,0 +1,141 @@
+/**
+ * Where flushes and compactions run. `InlineExecutor` runs jobs on the caller's thread against the
+ * engine's own VFS (required for the in-memory VFS, and deterministic for tests). `WorkerExecutor`
+ * runs them in worker threads against the real file system, so the event loop stays responsive:
+ * one worker for flushes and one for compactions, so a long compaction never delays a flush.
+ */
+import { Worker } from 'node:worker_threads';
+import { TabulaError, type ErrorCode } from '../common/errors.js';
+import type { RangeTombstone } from './internal-key.js';
+import { MergingIterator } from './merging-iterator.js';
+import { ChunkSource } from './entry-chunks.js';
+import { type CompactionResult, type CompactionSpec, runCompactionJob } from './compaction-job.js';
+import { SstableReader } from './sstable-reader.js';
+import type { Vfs } from './vfs.js';
+import type { FileMeta } from './version-edit.js';
+
+/** An input SSTable of a compaction. */
+export interface CompactionInputFile {
+  fileNumber: number;
+  path: string;
+}
+
+/** Runs flush and compaction jobs. */
+export interface CompactionExecutor {
+  flush(spec: CompactionSpec, chunks: Buffer[], tombstones: RangeTombstone[]): Promise<CompactionResult>;
+  compact(spec: CompactionSpec, inputs: CompactionInputFile[]): Promise<CompactionResult>;
+  close(): Promise<void>;
+}
+
+/** Runs a compaction of `inputs` on `vfs` (shared by both executors). */
+export async function compactFiles(
+  vfs: Vfs,
+  spec: CompactionSpec,
+  inputs: CompactionInputFile[],
+): Promise<CompactionResult> {
+  const readers: SstableReader[] = [];
+  try {
+    for (const input of inputs) {
+      readers.push(SstableReader.open(await vfs.openReadable(input.path), input.fileNumber));
+    }
+    const tombstones = readers.flatMap((r) => [...r.rangeTombstones]);
+    const source = new MergingIterator(readers.map((r) => r.newIterator()));
+    return await runCompactionJob(vfs, spec, source, tombstones);
+  } finally {
+    for (const r of readers) await r.close();
+  }
+}
+
+/** Runs jobs on the calling thread. */
+export class InlineExecutor implements CompactionExecutor {
+  constructor(private readonly vfs: Vfs) {}
+  flush(spec: CompactionSpec, chunks: Buffer[], tombstones: RangeTombstone[]): Promise<CompactionResult> {
+    return runCompactionJob(this.vfs, spec, new ChunkSource(chunks), tombstones);
+  }
+  compact(spec: CompactionSpec, inputs: CompactionInputFile[]): Promise<CompactionResult> {
+    return compactFiles(this.vfs, spec, inputs);
+  }
+  async close(): Promise<void> {}
+}
+
+/** A message to a compaction worker. */
+export type WorkerRequest =
+  | { id: number; kind: 'flush'; spec: CompactionSpec; chunks: Buffer[]; tombstones: RangeTombstone[] }
+  | { id: number; kind: 'compact'; spec: CompactionSpec; inputs: CompactionInputFile[] };
+
+/** A request without its id. */
+type WorkerRequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** A worker's answer. */
+export type WorkerResponse =
+  | { id: number; ok: true; result: CompactionResult }
+  | { id: number; ok: false; code: ErrorCode | undefined; message: string };
+
+class JobWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (r: CompactionResult) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+
+  constructor() {
+    this.worker = new Worker(new URL('./compaction-worker.js', import.meta.url));
+    this.worker.unref();
+    this.worker.on('message', (msg: WorkerResponse) => this.settle(msg));
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', (code) => this.failAll(new Error(`compaction worker exited with code ${code}`)));
+  }
+
+  run(request: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<CompactionResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id }, transfer);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private settle(msg: WorkerResponse): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(reviveResult(msg.result));
+    else p.reject(msg.code ? new TabulaError(msg.code, msg.message) : new Error(msg.message));
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+/** Buffers arrive from a worker as plain Uint8Arrays: make them Buffers again. */
+function reviveResult(result: CompactionResult): CompactionResult {
+  const toBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  const outputs: FileMeta[] = result.outputs.map((f) => ({
+    ...f,
+    smallest: toBuffer(f.smallest),
+    largest: toBuffer(f.largest),
+  }));
+  return { ...result, outputs };
+}
+
+/** Runs jobs in worker threads on the real file system. */
+export class WorkerExecutor implements CompactionExecutor {
+  private readonly flushWorker = new JobWorker();
+  private readonly compactWorker = new JobWorker();
+
+  flush(spec: CompactionSpec, chunks: Buffer[], tombstones: RangeTombstone[]): Promise<CompactionResult> {
+    return this.flushWorker.run({ kind: 'flush', spec, chunks, tombstones });
+  }
+
+  compact(spec: CompactionSpec, inputs: CompactionInputFile[]): Promise<CompactionResult> {
+    return this.compactWorker.run({ kind: 'compact', spec, inputs });
+  }
+
+  async close(): Promise<void> {
+    await this.flushWorker.terminate();
+    await this.compactWorker.terminate();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Opening a store: read the manifest, replay every WAL it does not cover into memtables, flush those
+ * to level 0, then commit a fresh manifest naming a new, empty WAL. The new manifest's CURRENT switch
+ * is the commit point: a crash before it leaves the old manifest and WALs in force (replay is
+ * idempotent; files written by the interrupted attempt are unreferenced and deleted later).
+ */
+import { errors } from '../common/errors.js';
+import { SEQUENCE_MAX } from './internal-key.js';
+import type { CompactionResult, CompactionSpec } from './compaction-job.js';
+import { packEntries } from './entry-chunks.js';
+import { parseFileName, walFileName } from './file-names.js';
+import { EntryKind, type RangeTombstone } from './internal-key.js';
+import { readLogRecords } from './log-reader.js';
+import { ManifestStore } from './manifest-store.js';
+import { Memtable } from './memtable.js';
+import { joinPath } from './vfs.js';
+import type { VersionEdit } from './version-edit.js';
+import { Version } from './version.js';
+import { WalWriter } from './wal-writer.js';
+import { BatchOp, decodeBatch } from './write-batch.js';
+import type { ResolvedOptions } from './engine.js';
+
+/** The state a store opens with. */
+export interface RecoveredStore {
+  version: Version;
+  nextFileNumber: number;
+  logNumber: number;
+  lastSequence: number;
+  manifest: ManifestStore;
+  wal: WalWriter;
+  walNumber: number;
+}
+
+type FlushFn = (spec: CompactionSpec, chunks: Buffer[], tombstones: RangeTombstone[]) => Promise<CompactionResult>;
+
+interface ManifestState {
+  version: Version;
+  logNumber: number;
+  nextFileNumber: number;
+  lastSequence: number;
+}
+
+async function readManifestState(opts: ResolvedOptions, names: string[]): Promise<ManifestState> {
+  if (!names.includes('CURRENT')) {
+    const stray = names.find((n) => parseFileName(n) !== undefined);
+    if (stray) {
+      throw errors.dataLoss('store directory holds data files but no CURRENT file', { dir: opts.dir, file: stray });
+    }
+    return { version: Version.empty(), logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
+  }
+  const { edits } = await ManifestStore.recover(opts.vfs, opts.dir);
+  const state: ManifestState = { version: Version.empty(), logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
+  for (const edit of edits) {
+    state.version = state.version.apply(edit);
+    if (edit.logNumber !== undefined) state.logNumber = edit.logNumber;
+    if (edit.nextFileNumber !== undefined) state.nextFileNumber = edit.nextFileNumber;
+    if (edit.lastSequence !== undefined) state.lastSequence = edit.lastSequence;
+  }
+  return state;
+}
+
+/** Opens the store in `opts.dir` (creating it when empty), recovering from any crash. */
+export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promise<RecoveredStore> {
+  const { vfs, dir } = opts;
+  const names = await vfs.list(dir);
+  const state = await readManifestState(opts, names);
+  const parsed = names.map(parseFileName).filter((p) => p !== undefined);
+  for (const p of parsed) state.nextFileNumber = Math.max(state.nextFileNumber, p.number + 1);
+  const walNumbers = parsed
+    .filter((p) => p.kind === 'wal' && p.number >= state.logNumber)
+    .map((p) => p.number)
+    .sort((a, b) => a - b);
+
+  const edit: VersionEdit = { addedFiles: [], deletedFiles: [] };
+  let mem = new Memtable(opts.rand);
+  const flushMem = async () => {
+    if (mem.isEmpty) return;
+    const fileNumber = state.nextFileNumber++;
+    const spec: CompactionSpec = {
+      dir,
+      isFlush: true,
+      smallestSnapshot: SEQUENCE_MAX,
+      deeperExtents: [],
+      fileNumbers: [fileNumber],
+      sstable: {
+        blockBytes: opts.blockBytes,
+        restartInterval: opts.restartInterval,
+        bloomBitsPerKey: opts.bloomBitsPerKey,
+        compression: opts.compression,
+      },
+      targetFileBytes: Number.POSITIVE_INFINITY,
+    };
+    const result = await flush(spec, await packEntries(mem.newIterator()), [...mem.rangeTombstones]);
+    for (const file of result.outputs) edit.addedFiles.push({ level: 0, file });
+    mem = new Memtable(opts.rand);
+  };
+
+  for (const number of walNumbers) {
+    const path = joinPath(dir, walFileName(number));
+    await readLogRecords(vfs, path, (record, offset) => {
+      const batch = decodeBatch(record);
+      if (!batch) throw errors.dataLoss('malformed write batch in write-ahead log', { path, offset });
+      let sequence = batch.baseSequence;
+      for (const e of batch.entries) {
+        if (e.op === BatchOp.DeleteRange) mem.addRangeTombstone(e.key, e.value, sequence);
+        else mem.add(e.key, sequence, e.op === BatchOp.Put ? EntryKind.Put : EntryKind.Delete, e.value);
+        sequence++;
+      }
+      state.lastSequence = Math.max(state.lastSequence, sequence - 1);
+    });
+    if (mem.approximateBytes >= opts.memtableBytes) await flushMem();
+  }
+  await flushMem();
+  // Memtables flushed in WAL order get ascending file numbers, so level 0 stays newest-first.
+  const version = state.version.apply(edit);
+
+  const walNumber = state.nextFileNumber++;
+  const wal = await WalWriter.create(vfs, joinPath(dir, walFileName(walNumber)));
+  const manifestNumber = state.nextFileNumber++;
+  const manifest = await ManifestStore.create(vfs, dir, manifestNumber, {
+    addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
+    deletedFiles: [],
+    logNumber: walNumber,
+    nextFileNumber: state.nextFileNumber,
+    lastSequence: state.lastSequence,
+  });
+  return {
+    version,
+    nextFileNumber: state.nextFileNumber,
+    logNumber: walNumber,
+    lastSequence: state.lastSequence,
+    manifest,
+    wal,
+    walNumber,
+  };
+}

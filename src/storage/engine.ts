@@ -1,0 +1,737 @@
+/**
+ * The storage engine: a durable, crash-safe, ordered byte-key store (an LSM tree). One tablet owns
+ * one engine; the engine knows nothing of Bigtable.
+ *
+ * Write path: a batch is admitted (in call order, one at a time), stamped with consecutive sequence
+ * numbers, appended to the WAL (group commit: concurrent batches share one fdatasync), and applied to
+ * the memtable only once durable, so a reader never sees a write that a crash could take back.
+ * A full memtable is frozen with its WAL and flushed to a level-0 SSTable by a background job;
+ * compactions merge levels in the background (worker threads on a real disk).
+ *
+ * Concurrency: single event-loop thread. Admission is serialized by a promise chain; at most one
+ * flush and one compaction run at a time; manifest edits are serialized by their own chain.
+ *
+ * Failure model: an fsync/EIO failure of the WAL is fail-stop for writes (reads go on; reopen to
+ * recover). ENOSPC while appending refuses the write with RESOURCE_EXHAUSTED and the next write
+ * starts a new WAL, so writes resume once space returns. Background jobs that hit ENOSPC retry with
+ * backoff; other background failures stop writes.
+ */
+import { assert, PARANOID } from '../common/assert.js';
+import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
+import { ErrorCode, errors, hasCode, TabulaError } from '../common/errors.js';
+import * as limits from '../common/limits.js';
+import { BlockCache } from './block-cache.js';
+import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from './compaction-executor.js';
+import type { CompactionSpec, KeyExtent } from './compaction-job.js';
+import { type CompactionPick, pickAtLevel, pickCompaction } from './compaction-picker.js';
+import type { CompressionName } from './compression.js';
+import { LevelIterator, type ScanOptions, scanVisible } from './engine-iterator.js';
+import { packEntries } from './entry-chunks.js';
+import { parseFileName, sstFileName, walFileName } from './file-names.js';
+import { EntryKind, kindOf, seekTarget, sequenceOf, userKeyOf } from './internal-key.js';
+import type { InternalIterator } from './iterator.js';
+import { Memtable } from './memtable.js';
+import { MergingIterator } from './merging-iterator.js';
+import { RangeTombstoneSet } from './range-tombstone-set.js';
+import { RealVfs } from './real-vfs.js';
+import { SstableReader } from './sstable-reader.js';
+import { joinPath, type Vfs } from './vfs.js';
+import type { FileMeta, VersionEdit } from './version-edit.js';
+import { fileContains, largestIsExclusive, Version } from './version.js';
+import { WalWriter } from './wal-writer.js';
+import { BatchOp, decodeBatch, WriteBatch } from './write-batch.js';
+import { recoverStore, type RecoveredStore } from './engine-recovery.js';
+import { ManifestStore } from './manifest-store.js';
+import { StoreLock } from './store-lock.js';
+
+/** Options of an engine; every field but `dir` has a default. */
+export interface EngineOptions {
+  dir: string;
+  vfs?: Vfs;
+  memtableBytes?: number;
+  blockBytes?: number;
+  restartInterval?: number;
+  bloomBitsPerKey?: number;
+  compression?: CompressionName;
+  blockCacheBytes?: number;
+  targetFileBytes?: number;
+  l0CompactionTrigger?: number;
+  l0StopWritesTrigger?: number;
+  level1Bytes?: number;
+  /** 'sync' (default): a write resolves once fdatasynced. 'relaxed': once written. */
+  durability?: 'sync' | 'relaxed';
+  /** Where flushes and compactions run: 'worker' (default on a real disk) or 'inline'. */
+  executor?: 'worker' | 'inline';
+  /** Whether to run compactions automatically (default true). */
+  autoCompact?: boolean;
+  writeStallMsMax?: number;
+  clock?: Clock;
+  rand?: Rand;
+}
+
+/** Effective options. */
+export type ResolvedOptions = Required<Omit<EngineOptions, 'vfs' | 'clock' | 'rand'>> & {
+  vfs: Vfs;
+  clock: Clock;
+  rand: Rand;
+};
+
+function resolveOptions(o: EngineOptions): ResolvedOptions {
+  const vfs = o.vfs ?? new RealVfs();
+  return {
+    dir: o.dir,
+    vfs,
+    memtableBytes: o.memtableBytes ?? limits.MEMTABLE_BYTES_DEFAULT,
+    blockBytes: o.blockBytes ?? limits.SSTABLE_BLOCK_BYTES_DEFAULT,
+    restartInterval: o.restartInterval ?? limits.SSTABLE_RESTART_INTERVAL_DEFAULT,
+    bloomBitsPerKey: o.bloomBitsPerKey ?? limits.BLOOM_BITS_PER_KEY_DEFAULT,
+    compression: o.compression ?? 'lz4',
+    blockCacheBytes: o.blockCacheBytes ?? limits.BLOCK_CACHE_BYTES_DEFAULT,
+    targetFileBytes: o.targetFileBytes ?? limits.SSTABLE_TARGET_BYTES_DEFAULT,
+    l0CompactionTrigger: o.l0CompactionTrigger ?? limits.L0_COMPACTION_TRIGGER,
+    l0StopWritesTrigger: o.l0StopWritesTrigger ?? limits.L0_STOP_WRITES_TRIGGER,
+    level1Bytes: o.level1Bytes ?? limits.LEVEL1_BYTES_DEFAULT,
+    durability: o.durability ?? 'sync',
+    executor: o.executor ?? (vfs instanceof RealVfs ? 'worker' : 'inline'),
+    autoCompact: o.autoCompact ?? true,
+    writeStallMsMax: o.writeStallMsMax ?? limits.WRITE_STALL_MS_MAX,
+    clock: o.clock ?? systemClock,
+    rand: o.rand ?? systemRand,
+  };
+}
+
+/** A consistent read point. Release it when done so compaction can drop what it pins. */
+export interface Snapshot {
+  readonly sequence: number;
+  release(): void;
+}
+
+interface FrozenMemtable {
+  mem: Memtable;
+  walNumber: number;
+}
+
+/** Counters for observability and tests. */
+export interface EngineStats {
+  levelFiles: number[];
+  levelBytes: number[];
+  memtableBytes: number;
+  immutableMemtables: number;
+  flushes: number;
+  compactions: number;
+  compactionBytesWritten: number;
+  lastSequence: number;
+  blockCache: { hits: number; misses: number; usedBytes: number; capacityBytes: number };
+}
+
+/** A durable ordered byte-key store. Create with `Engine.open`. */
+export class Engine {
+  private mem: Memtable;
+  private immutables: FrozenMemtable[] = [];
+  private wal!: WalWriter;
+  private walNumber = 0;
+  private version: Version;
+  private readonly pinned = new Set<Version>();
+  private readonly readers = new Map<number, SstableReader>();
+  private readonly cache: BlockCache;
+  private readonly executor: CompactionExecutor;
+  private readonly snapshots = new Map<number, number>();
+  private readonly compactCursors = new Map<number, Buffer>();
+  private readonly reservedFileNumbers = new Set<number>();
+  private nextFileNumber: number;
+  private logNumber: number;
+  private lastSequence: number;
+  private visibleSequence: number;
+  private admission: Promise<unknown> = Promise.resolve();
+  private manifestChain: Promise<unknown> = Promise.resolve();
+  private inflightWrites = 0;
+  /** Bytes admitted into the active memtable's WAL, applied or not: what the size check uses. */
+  private admittedBytes = 0;
+  private drainWaiters: Array<() => void> = [];
+  private roomWaiters: Array<() => void> = [];
+  private flushing: Promise<void> | undefined;
+  private compacting: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 0;
+  private writeFailure: TabulaError | undefined;
+  private closed = false;
+  private tombstoneCache: RangeTombstoneSet | undefined;
+  private readonly counters = { flushes: 0, compactions: 0, compactionBytesWritten: 0 };
+
+  private constructor(
+    private readonly opts: ResolvedOptions,
+    private manifest: ManifestStore,
+    recovered: RecoveredStore,
+    private readonly lock: StoreLock,
+  ) {
+    this.cache = new BlockCache({ capacityBytes: opts.blockCacheBytes });
+    this.executor = opts.executor === 'worker' ? new WorkerExecutor() : new InlineExecutor(opts.vfs);
+    this.version = recovered.version;
+    this.nextFileNumber = recovered.nextFileNumber;
+    this.logNumber = recovered.logNumber;
+    this.lastSequence = recovered.lastSequence;
+    this.visibleSequence = recovered.lastSequence;
+    this.mem = new Memtable(opts.rand);
+  }
+
+  /** Opens (creating if needed) the store in `options.dir`, recovering from any crash. */
+  static async open(options: EngineOptions): Promise<Engine> {
+    const opts = resolveOptions(options);
+    await opts.vfs.mkdirp(opts.dir);
+    const lock = await StoreLock.acquire(opts.vfs, opts.dir);
+    try {
+      const recovered = await recoverStore(opts, (spec, chunks, tombstones) =>
+        new InlineExecutor(opts.vfs).flush(spec, chunks, tombstones),
+      );
+      const engine = new Engine(opts, recovered.manifest, recovered, lock);
+      await engine.start(recovered);
+      return engine;
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  private async start(recovered: RecoveredStore): Promise<void> {
+    for (const f of this.version.levels.flat()) await this.openReader(f);
+    this.wal = recovered.wal;
+    this.walNumber = recovered.walNumber;
+    await this.deleteObsoleteFiles();
+    this.scheduleBackgroundWork();
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
+
+  /** Applies `batch` atomically. Resolves once durable (per the durability option). */
+  write(batch: WriteBatch): Promise<void> {
+    if (batch.count === 0) return Promise.resolve();
+    const record = Buffer.from(batch.encode(0));
+    const turn = this.admission.then(() => this.admit(record, batch.count));
+    this.admission = turn.catch(() => undefined);
+    return turn.then((applied) => applied.done);
+  }
+
+  /** Sets `key` to `value`. */
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.write(new WriteBatch().put(key, value));
+  }
+
+  /** Deletes `key`. */
+  delete(key: Uint8Array): Promise<void> {
+    return this.write(new WriteBatch().delete(key));
+  }
+
+  /** Deletes every key in [start, end). */
+  deleteRange(start: Uint8Array, end: Uint8Array): Promise<void> {
+    return this.write(new WriteBatch().deleteRange(start, end));
+  }
+
+  private async admit(record: Buffer, count: number): Promise<{ done: Promise<void> }> {
+    await this.makeRoomForWrite();
+    const base = this.lastSequence + 1;
+    this.lastSequence += count;
+    record.writeUInt32LE(base % 0x1_0000_0000, 0);
+    record.writeUInt32LE(Math.floor(base / 0x1_0000_0000), 4);
+    const mem = this.mem;
+    this.admittedBytes += record.length;
+    this.inflightWrites++;
+    const done = this.wal
+      .append(record, this.opts.durability === 'sync')
+      .then(() => this.apply(mem, record))
+      .finally(() => this.writeSettled());
+    return { done };
+  }
+
+  private apply(mem: Memtable, record: Buffer): void {
+    const batch = decodeBatch(record);
+    assert(batch, 'admitted batch does not decode');
+    let sequence = batch.baseSequence;
+    for (const e of batch.entries) {
+      if (e.op === BatchOp.DeleteRange) {
+        mem.addRangeTombstone(e.key, e.value, sequence);
+        this.tombstoneCache = undefined;
+      } else {
+        mem.add(e.key, sequence, e.op === BatchOp.Put ? EntryKind.Put : EntryKind.Delete, e.value);
+      }
+      sequence++;
+    }
+    if (sequence - 1 > this.visibleSequence) this.visibleSequence = sequence - 1;
+  }
+
+  private writeSettled(): void {
+    this.inflightWrites--;
+    if (this.inflightWrites === 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private async makeRoomForWrite(): Promise<void> {
+    const stallStartMs = this.opts.clock.monotonicMs();
+    for (;;) {
+      if (this.closed) throw errors.unavailable('store is closed', { dir: this.opts.dir });
+      if (this.writeFailure) throw this.writeFailure;
+      const walFailure = this.wal.failure;
+      if (walFailure) {
+        if (!isRecoverableWalFailure(walFailure)) {
+          this.writeFailure = errors.unavailable('writes stopped after a write-ahead log failure; reopen the store', {
+            cause: walFailure.message,
+          });
+          throw this.writeFailure;
+        }
+        await this.rotateMemtable();
+        continue;
+      }
+      if (Math.max(this.mem.approximateBytes, this.admittedBytes) < this.opts.memtableBytes) return;
+      const l0Files = this.version.levels[0]?.length ?? 0;
+      if (this.immutables.length >= limits.IMMUTABLE_MEMTABLES_MAX || l0Files >= this.opts.l0StopWritesTrigger) {
+        if (this.opts.clock.monotonicMs() - stallStartMs > this.opts.writeStallMsMax) {
+          throw errors.resourceExhausted('writes stalled waiting for flush and compaction', {
+            waitedMs: Math.round(this.opts.clock.monotonicMs() - stallStartMs),
+          });
+        }
+        await this.waitForRoom();
+        continue;
+      }
+      await this.rotateMemtable();
+      return;
+    }
+  }
+
+  private waitForRoom(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 100);
+      this.roomWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async drainWrites(): Promise<void> {
+    if (this.inflightWrites === 0) return;
+    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Freezes the memtable with its WAL and starts a new pair. Called only during admission. */
+  private async rotateMemtable(): Promise<void> {
+    await this.drainWrites();
+    const number = this.nextFileNumber++;
+    const wal = await WalWriter.create(this.opts.vfs, joinPath(this.opts.dir, walFileName(number)));
+    await this.wal.close().catch(() => undefined);
+    if (!this.mem.isEmpty) {
+      this.immutables.push({ mem: this.mem, walNumber: this.walNumber });
+      this.mem = new Memtable(this.opts.rand);
+    }
+    this.wal = wal;
+    this.walNumber = number;
+    this.admittedBytes = 0;
+    this.scheduleBackgroundWork();
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------
+
+  /** The value of `key` at `snapshot` (default: latest), or undefined. Synchronous. */
+  get(key: Uint8Array, snapshot?: Snapshot): Buffer | undefined {
+    const sequence = snapshot?.sequence ?? this.visibleSequence;
+    const entry = this.findEntry(key, sequence);
+    if (!entry || kindOf(entry.key) !== EntryKind.Put) return undefined;
+    if (this.rangeTombstones().covers(key, sequenceOf(entry.key), sequence)) return undefined;
+    return entry.value;
+  }
+
+  private findEntry(key: Uint8Array, sequence: number): { key: Buffer; value: Buffer } | undefined {
+    const target = seekTarget(key, sequence);
+    for (const mem of this.memtablesNewestFirst()) {
+      const it = mem.newIterator();
+      it.seek(target);
+      if (it.valid() && userKeyOf(it.key()).equals(key)) return { key: it.key(), value: it.value() };
+    }
+    const v = this.version;
+    for (const f of v.levels[0] ?? []) {
+      if (!fileContains(f, key)) continue;
+      const hit = this.reader(f).get(key, sequence);
+      if (hit) return hit;
+    }
+    for (let level = 1; level < v.levels.length; level++) {
+      const f = v.findFile(level, key);
+      const hit = f && this.reader(f).get(key, sequence);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /**
+   * Live [key, value] pairs in [start, end), ascending (or descending with `reverse`), as of
+   * `snapshot` (default: now). Break out of the loop or exhaust it to release what it pins.
+   */
+  scan(options: ScanOptions = {}, snapshot?: Snapshot): Generator<[Buffer, Buffer]> {
+    const sequence = snapshot?.sequence ?? this.visibleSequence;
+    const version = this.version;
+    this.pin(version);
+    const children: InternalIterator[] = this.memtablesNewestFirst().map((m) => m.newIterator());
+    for (const f of version.levels[0] ?? []) children.push(this.reader(f).newIterator());
+    for (let level = 1; level < version.levels.length; level++) {
+      const files = version.levels[level] ?? [];
+      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.reader(f)));
+    }
+    const source = new MergingIterator(children);
+    return scanVisible(source, this.rangeTombstones(), sequence, options, () => this.unpin(version));
+  }
+
+  /** Takes a snapshot of the current state. */
+  snapshot(): Snapshot {
+    const sequence = this.visibleSequence;
+    this.snapshots.set(sequence, (this.snapshots.get(sequence) ?? 0) + 1);
+    let released = false;
+    return {
+      sequence,
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = (this.snapshots.get(sequence) ?? 1) - 1;
+        if (n === 0) this.snapshots.delete(sequence);
+        else this.snapshots.set(sequence, n);
+      },
+    };
+  }
+
+  private memtablesNewestFirst(): Memtable[] {
+    const out = [this.mem];
+    for (let i = this.immutables.length - 1; i >= 0; i--) out.push((this.immutables[i] as FrozenMemtable).mem);
+    return out;
+  }
+
+  private rangeTombstones(): RangeTombstoneSet {
+    if (!this.tombstoneCache) {
+      const all = this.memtablesNewestFirst().flatMap((m) => [...m.rangeTombstones]);
+      for (const f of this.version.levels.flat()) all.push(...this.reader(f).rangeTombstones);
+      this.tombstoneCache = new RangeTombstoneSet(all);
+    }
+    return this.tombstoneCache;
+  }
+
+  private reader(f: FileMeta): SstableReader {
+    const r = this.readers.get(f.fileNumber);
+    assert(r, `no open reader for live file ${f.fileNumber}`);
+    return r;
+  }
+
+  private async openReader(f: FileMeta): Promise<void> {
+    if (this.readers.has(f.fileNumber)) return;
+    const path = joinPath(this.opts.dir, sstFileName(f.fileNumber));
+    try {
+      const file = await this.opts.vfs.openReadable(path);
+      this.readers.set(f.fileNumber, SstableReader.open(file, f.fileNumber, this.cache));
+    } catch (err) {
+      if (hasCode(err, ErrorCode.NotFound)) throw errors.dataLoss('a live sstable is missing', { path });
+      throw err;
+    }
+  }
+
+  private pin(v: Version): void {
+    v.refs++;
+    this.pinned.add(v);
+  }
+
+  private unpin(v: Version): void {
+    v.refs--;
+    if (v.refs === 0 && v !== this.version) {
+      this.pinned.delete(v);
+      void this.deleteObsoleteFiles().catch(() => undefined);
+    }
+  }
+
+  // ---- background work --------------------------------------------------------------------------
+
+  private scheduleBackgroundWork(): void {
+    if (this.closed || this.writeFailure || this.retryTimer) return;
+    if (!this.flushing && this.immutables.length > 0) {
+      this.flushing = this.runBackground(() => this.flushOldest()).finally(() => {
+        this.flushing = undefined;
+        this.scheduleBackgroundWork();
+      });
+    }
+    if (!this.compacting && this.opts.autoCompact) {
+      const pick = pickCompaction(this.version, this.opts, this.compactCursors);
+      if (pick) {
+        this.compacting = this.runBackground(() => this.runCompaction(pick)).finally(() => {
+          this.compacting = undefined;
+          this.scheduleBackgroundWork();
+        });
+      }
+    }
+  }
+
+  private async runBackground(job: () => Promise<void>): Promise<void> {
+    try {
+      await job();
+      this.retryDelayMs = 0;
+    } catch (err) {
+      if (this.closed) return;
+      if (hasCode(err, ErrorCode.ResourceExhausted)) {
+        this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 50), 2000);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.scheduleBackgroundWork();
+        }, this.retryDelayMs);
+        this.retryTimer.unref();
+      } else {
+        this.writeFailure ??= err instanceof TabulaError ? err : errors.internal('background job failed', {
+          cause: String(err),
+        });
+      }
+    } finally {
+      this.wakeWriters();
+    }
+  }
+
+  private async flushOldest(): Promise<void> {
+    const frozen = this.immutables[0];
+    if (!frozen) return;
+    const chunks = await packEntries(frozen.mem.newIterator());
+    const spec = this.jobSpec(true, [this.reserveFileNumber()], Number.POSITIVE_INFINITY, 0);
+    try {
+      const result = await this.executor.flush(spec, chunks, [...frozen.mem.rangeTombstones]);
+      const nextLog = this.immutables[1]?.walNumber ?? this.walNumber;
+      await this.logAndApply({
+        logNumber: nextLog,
+        addedFiles: result.outputs.map((file) => ({ level: 0, file })),
+        deletedFiles: [],
+      });
+      assert(this.immutables[0] === frozen, 'flushed memtable is no longer the oldest');
+      this.immutables.shift();
+      this.tombstoneCache = undefined;
+      this.logNumber = nextLog;
+      this.counters.flushes++;
+    } finally {
+      for (const n of spec.fileNumbers) this.reservedFileNumbers.delete(n);
+    }
+    await this.deleteObsoleteFiles();
+  }
+
+  private async runCompaction(pick: CompactionPick): Promise<void> {
+    const outputLevel = pick.level + 1;
+    const deleted = [
+      ...pick.inputs.map((f) => ({ level: pick.level, fileNumber: f.fileNumber })),
+      ...pick.nextInputs.map((f) => ({ level: outputLevel, fileNumber: f.fileNumber })),
+    ];
+    const last = pick.inputs[pick.inputs.length - 1] as FileMeta;
+    if (pick.level > 0) this.compactCursors.set(pick.level, last.smallest);
+    if (pick.trivialMove) {
+      await this.logAndApply({ addedFiles: [{ level: outputLevel, file: last }], deletedFiles: deleted });
+      return;
+    }
+    const inputs = [...pick.inputs, ...pick.nextInputs];
+    const inputBytes = inputs.reduce((n, f) => n + f.fileSize, 0);
+    const count = Math.ceil(inputBytes / this.opts.targetFileBytes) * 2 + 4;
+    const numbers = Array.from({ length: count }, () => this.reserveFileNumber());
+    const spec = this.jobSpec(false, numbers, this.opts.targetFileBytes, outputLevel);
+    try {
+      const result = await this.executor.compact(
+        spec,
+        inputs.map((f) => ({ fileNumber: f.fileNumber, path: joinPath(this.opts.dir, sstFileName(f.fileNumber)) })),
+      );
+      await this.logAndApply({
+        addedFiles: result.outputs.map((file) => ({ level: outputLevel, file })),
+        deletedFiles: deleted,
+      });
+      this.counters.compactions++;
+      this.counters.compactionBytesWritten += result.bytesWritten;
+    } finally {
+      for (const n of numbers) this.reservedFileNumbers.delete(n);
+    }
+    await this.deleteObsoleteFiles();
+  }
+
+  private jobSpec(isFlush: boolean, fileNumbers: number[], targetFileBytes: number, outputLevel: number): CompactionSpec {
+    const deeperExtents: KeyExtent[][] = [];
+    if (!isFlush) {
+      for (let level = outputLevel + 1; level < this.version.levels.length; level++) {
+        deeperExtents.push(
+          (this.version.levels[level] ?? []).map((f) => [userKeyOf(f.smallest), userKeyOf(f.largest), largestIsExclusive(f)]),
+        );
+      }
+    }
+    return {
+      dir: this.opts.dir,
+      isFlush,
+      smallestSnapshot: this.smallestSnapshot(),
+      deeperExtents,
+      fileNumbers,
+      sstable: {
+        blockBytes: this.opts.blockBytes,
+        restartInterval: this.opts.restartInterval,
+        bloomBitsPerKey: this.opts.bloomBitsPerKey,
+        compression: this.opts.compression,
+      },
+      targetFileBytes,
+    };
+  }
+
+  private reserveFileNumber(): number {
+    const n = this.nextFileNumber++;
+    this.reservedFileNumbers.add(n);
+    return n;
+  }
+
+  private smallestSnapshot(): number {
+    let min = this.visibleSequence;
+    for (const s of this.snapshots.keys()) if (s < min) min = s;
+    return min;
+  }
+
+  /** Records `edit` durably in the manifest, then installs the new version. Serialized. */
+  private logAndApply(edit: VersionEdit): Promise<void> {
+    const run = this.manifestChain.then(async () => {
+      edit.nextFileNumber = this.nextFileNumber;
+      edit.lastSequence = this.visibleSequence;
+      for (const { file } of edit.addedFiles) await this.openReader(file);
+      const next = this.version.apply(edit);
+      if (PARANOID) next.checkInvariants();
+      if (this.manifest.size > limits.MANIFEST_BYTES_MAX) {
+        const previous = this.manifest;
+        this.manifest = await ManifestStore.create(this.opts.vfs, this.opts.dir, this.nextFileNumber++, {
+          ...snapshotEdit(next),
+          logNumber: edit.logNumber ?? this.logNumber,
+          nextFileNumber: this.nextFileNumber,
+          lastSequence: this.visibleSequence,
+        });
+        await previous.close().catch(() => undefined);
+      } else {
+        await this.manifest.append(edit);
+      }
+      if (this.version.refs > 0) this.pinned.add(this.version);
+      this.version = next;
+      this.tombstoneCache = undefined;
+    });
+    this.manifestChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Removes files no live version, job or WAL needs. Safe: only after the manifest commit. */
+  private async deleteObsoleteFiles(): Promise<void> {
+    const live = new Set<number>(this.version.fileNumbers());
+    for (const v of this.pinned) {
+      if (v.refs === 0 && v !== this.version) this.pinned.delete(v);
+      else for (const n of v.fileNumbers()) live.add(n);
+    }
+    for (const n of this.reservedFileNumbers) live.add(n);
+    const minLog = Math.min(this.logNumber, ...this.immutables.map((i) => i.walNumber), this.walNumber);
+    for (const name of await this.opts.vfs.list(this.opts.dir)) {
+      const parsed = parseFileName(name);
+      if (!parsed) continue;
+      const obsolete =
+        (parsed.kind === 'sst' && !live.has(parsed.number)) ||
+        (parsed.kind === 'wal' && parsed.number < minLog) ||
+        (parsed.kind === 'manifest' && parsed.number !== this.manifest.manifestNumber);
+      if (!obsolete) continue;
+      if (parsed.kind === 'sst') {
+        const r = this.readers.get(parsed.number);
+        this.readers.delete(parsed.number);
+        this.cache.evictFile(parsed.number);
+        await r?.close();
+      }
+      await this.opts.vfs.remove(joinPath(this.opts.dir, name));
+    }
+  }
+
+  // ---- maintenance ------------------------------------------------------------------------------
+
+  /** Freezes the memtable and waits until every frozen memtable is flushed. */
+  async flush(): Promise<void> {
+    const turn = this.admission.then(async () => {
+      if (!this.mem.isEmpty) await this.rotateMemtable();
+    });
+    this.admission = turn.catch(() => undefined);
+    await turn;
+    while (this.immutables.length > 0) {
+      this.scheduleBackgroundWork();
+      if (this.writeFailure) throw this.writeFailure;
+      await (this.flushing ?? new Promise((r) => setTimeout(r, 10)));
+    }
+  }
+
+  /** Flushes, then compacts every level down until the tree is one sorted run. */
+  async compactAll(): Promise<void> {
+    await this.flush();
+    for (;;) {
+      while (this.compacting) await this.compacting;
+      let pick: CompactionPick | undefined;
+      for (let level = 0; level < this.version.levels.length - 1 && !pick; level++) {
+        const deeperEmpty = this.version.levels.slice(level + 1).every((files) => files.length === 0);
+        if ((this.version.levels[level]?.length ?? 0) > 0 && !(deeperEmpty && level > 0 && this.isSingleRun(level))) {
+          pick = pickAtLevel(this.version, level, this.compactCursors);
+          if (level > 0) pick = this.wholeLevelPick(level);
+        }
+      }
+      if (!pick) return;
+      this.compacting = this.runBackground(() => this.runCompaction(pick)).finally(() => {
+        this.compacting = undefined;
+      });
+      await this.compacting;
+      if (this.writeFailure) throw this.writeFailure;
+    }
+  }
+
+  private isSingleRun(level: number): boolean {
+    return this.version.levels.every((files, l) => l === level || files.length === 0);
+  }
+
+  private wholeLevelPick(level: number): CompactionPick {
+    const inputs = [...(this.version.levels[level] ?? [])];
+    const nextInputs = [...(this.version.levels[level + 1] ?? [])];
+    return { level, inputs, nextInputs, trivialMove: false };
+  }
+
+  /** Counters and sizes. */
+  stats(): EngineStats {
+    const levels = this.version.levels;
+    return {
+      levelFiles: levels.map((f) => f.length),
+      levelBytes: levels.map((_, l) => this.version.levelBytes(l)),
+      memtableBytes: this.mem.approximateBytes,
+      immutableMemtables: this.immutables.length,
+      ...this.counters,
+      lastSequence: this.visibleSequence,
+      blockCache: this.cache.stats(),
+    };
+  }
+
+  /** Waits for in-flight writes and background work, then closes every file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.admission;
+    this.closed = true;
+    await this.drainWrites();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.flushing;
+    await this.compacting;
+    await this.manifestChain;
+    await this.wal.close().catch(() => undefined);
+    await this.manifest.close();
+    for (const r of this.readers.values()) await r.close();
+    this.readers.clear();
+    await this.executor.close();
+    await this.lock.release();
+  }
+}
+
+function isRecoverableWalFailure(err: TabulaError): boolean {
+  return err.code === ErrorCode.ResourceExhausted && err.details.op === 'append';
+}
+
+/** An edit that recreates `version` from nothing. */
+export function snapshotEdit(version: Version): VersionEdit {
+  return {
+    addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
+    deletedFiles: [],
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The manifest: a log (log-format.ts) of version edits (version-edit.ts) that records the store's
+ * file set, and the CURRENT file that names the live manifest (docs/format/manifest.md).
+ *
+ * Creating a manifest is crash-safe at every step:
+ *   1. write MANIFEST-n with the snapshot edit, sync it, sync the directory;
+ *   2. write CURRENT.tmp ("MANIFEST-n\n"), sync it;
+ *   3. rename CURRENT.tmp → CURRENT, sync the directory.
+ * Until the rename is durable, the old CURRENT (and the manifest it names) stays valid; after it,
+ * the caller may delete the old manifest. Recovery never reopens a manifest for appending: the
+ * caller writes a fresh one (a new snapshot) after recovering, so a torn tail is never appended to.
+ *
+ * Concurrency: `append()` calls are serialized internally, in call order. Fail-stop: after a write
+ * or sync error every later `append()` rejects with that error (`failure`).
+ * Invariant: every edit whose `append()` resolved is durable.
+ */
+import { ErrorCode, errors, fromFsError, hasCode, type TabulaError } from '../common/errors.js';
+import { CURRENT_FILE_NAME, CURRENT_TEMP_FILE_NAME, manifestFileName, parseFileName } from './file-names.js';
+import { readLogRecords } from './log-reader.js';
+import { LogWriter } from './log-writer.js';
+import { decodeVersionEdit, encodeVersionEdit, type VersionEdit } from './version-edit.js';
+import { joinPath, type Vfs } from './vfs.js';
+
+/** Text terminating the manifest name in CURRENT. */
+const CURRENT_TERMINATOR = '\n';
+
+/** What recovery found. */
+export interface RecoveredManifest {
+  /** Every edit of the live manifest, the snapshot first. */
+  edits: VersionEdit[];
+  manifestNumber: number;
+}
+
+/** The live manifest of a store directory, open for appending edits. */
+export class ManifestStore {
+  private tail: Promise<void> = Promise.resolve();
+  private failureError: TabulaError | undefined;
+
+  private constructor(
+    private readonly log: LogWriter,
+    readonly path: string,
+    /** Number of this manifest file. */
+    readonly manifestNumber: number,
+  ) {}
+
+  /**
+   * Writes manifest `manifestNumber` holding `snapshot` and makes it the live one (see the file
+   * comment for the crash-safe order). Returns the store, open for `append()`.
+   */
+  static async create(
+    vfs: Vfs,
+    dir: string,
+    manifestNumber: number,
+    snapshot: VersionEdit,
+  ): Promise<ManifestStore> {
+    const name = manifestFileName(manifestNumber);
+    const path = joinPath(dir, name);
+    const log = new LogWriter(await vfs.createWritable(path));
+    try {
+      await log.addRecord(encodeVersionEdit(snapshot));
+      await log.sync();
+      await vfs.syncDir(dir);
+      await writeCurrent(vfs, dir, name);
+    } catch (err) {
+      await log.close().catch(() => {});
+      throw err;
+    }
+    return new ManifestStore(log, path, manifestNumber);
+  }
+
+  /**
+   * Reads CURRENT and every edit of the manifest it names. A torn tail of the manifest is
+   * tolerated (the edit it held was never acknowledged). NOT_FOUND when there is no CURRENT;
+   * DATA_LOSS when CURRENT is malformed, names a missing manifest, or the manifest is corrupt.
+   */
+  static async recover(vfs: Vfs, dir: string): Promise<RecoveredManifest> {
+    const currentPath = joinPath(dir, CURRENT_FILE_NAME);
+    const text = (await vfs.readFile(currentPath)).toString('latin1');
+    const name = text.endsWith(CURRENT_TERMINATOR) ? text.slice(0, -CURRENT_TERMINATOR.length) : '';
+    const parsed = parseFileName(name);
+    if (parsed?.kind !== 'manifest') {
+      throw errors.dataLoss('current file is malformed', { path: currentPath });
+    }
+    const path = joinPath(dir, name);
+    const edits: VersionEdit[] = [];
+    try {
+      await readLogRecords(vfs, path, (record, offset) => {
+        edits.push(decodeVersionEdit(record, { path, offset }));
+      });
+    } catch (err) {
+      if (hasCode(err, ErrorCode.NotFound))
+        throw errors.dataLoss('current names a missing manifest', { path });
+      throw err;
+    }
+    if (edits.length === 0) throw errors.dataLoss('manifest has no snapshot record', { path });
+    return { edits, manifestNumber: parsed.number };
+  }
+
+  /** Bytes in the manifest file; the caller writes a new snapshot once it passes MANIFEST_BYTES_MAX. */
+  get size(): number {
+    return this.log.size;
+  }
+
+  /** The error that failed this store, if any. */
+  get failure(): TabulaError | undefined {
+    return this.failureError;
+  }
+
+  /** Appends `edit` as one record; resolves once it is durable. */
+  append(edit: VersionEdit): Promise<void> {
+    const record = encodeVersionEdit(edit);
+    const run = this.tail.then(async () => {
+      if (this.failureError) throw this.failureError;
+      try {
+        await this.log.addRecord(record);
+        await this.log.sync();
+      } catch (err) {
+        this.failureError = fromFsError(err, 'manifest', this.path);
+        throw this.failureError;
+      }
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Waits for pending appends and closes the file. */
+  async close(): Promise<void> {
+    await this.tail;
+    await this.log.close();
+  }
+}
+
+/** Points CURRENT at manifest `name`: write a temp file, sync, rename, sync the directory. */
+async function writeCurrent(vfs: Vfs, dir: string, name: string): Promise<void> {
+  const tempPath = joinPath(dir, CURRENT_TEMP_FILE_NAME);
+  const file = await vfs.createWritable(tempPath);
+  try {
+    await file.append(Buffer.from(name + CURRENT_TERMINATOR, 'latin1'));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await vfs.rename(tempPath, joinPath(dir, CURRENT_FILE_NAME));
+  await vfs.syncDir(dir);
+}
