@@ -15,7 +15,7 @@
  */
 import { assert } from '../common/assert.js';
 import { asBuffer } from '../common/bytes.js';
-import { maskCrc, crc32c } from '../common/crc32c.js';
+import { crc32c, maskCrc } from '../common/crc32c.js';
 import { errors } from '../common/errors.js';
 import { SSTABLE_BLOCK_BYTES_MAX } from '../common/limits.js';
 import { getVarint } from '../common/varint.js';
@@ -36,7 +36,10 @@ const INITIAL_KEY_BYTES = 64;
 export function readBlockContents(file: ReadableFile, handle: BlockHandle, regionEndOffset: number): Buffer {
   const fail = (reason: string) =>
     errors.dataLoss('sstable block is corrupt', { path: file.path, offset: handle.offset, reason });
-  if (handle.size > SSTABLE_BLOCK_BYTES_MAX || handle.offset + handle.size + BLOCK_TRAILER_BYTES > regionEndOffset) {
+  if (
+    handle.size > SSTABLE_BLOCK_BYTES_MAX ||
+    handle.offset + handle.size + BLOCK_TRAILER_BYTES > regionEndOffset
+  ) {
     throw fail('block handle out of bounds');
   }
   const raw = file.readSync(handle.offset, handle.size + BLOCK_TRAILER_BYTES);
@@ -155,7 +158,10 @@ export class BlockIterator implements InternalIterator {
 
   seek(target: Uint8Array): void {
     assert(this.block.internalKeys, 'seek needs a block of internal keys');
-    if (this.limit === 0) return this.invalidate();
+    if (this.limit === 0) {
+      this.invalidate();
+      return;
+    }
     const t = asBuffer(target);
     let left = 0;
     let right = this.block.restarts.length - 1;
@@ -185,7 +191,10 @@ export class BlockIterator implements InternalIterator {
     assert(this.valid(), 'prev on an invalid iterator');
     const original = this.current;
     while ((this.block.restarts[this.restartIndex] as number) >= original) {
-      if (this.restartIndex === 0) return this.invalidate();
+      if (this.restartIndex === 0) {
+        this.invalidate();
+        return;
+      }
       this.restartIndex--;
     }
     this.seekToRestart(this.restartIndex);
@@ -282,7 +291,10 @@ export class BlockIterator implements InternalIterator {
     this.valueLength = valueLength;
     this.nextOffset = this.valueStart + valueLength;
     const restarts = this.block.restarts;
-    while (this.restartIndex + 1 < restarts.length && (restarts[this.restartIndex + 1] as number) <= this.current) {
+    while (
+      this.restartIndex + 1 < restarts.length &&
+      (restarts[this.restartIndex + 1] as number) <= this.current
+    ) {
       this.restartIndex++;
     }
     return true;

@@ -42,7 +42,11 @@ interface ManifestState {
 
 async function readManifestState(opts: ResolvedOptions, names: string[]): Promise<ManifestState> {
   if (!names.includes('CURRENT')) {
-    const stray = names.find((n) => parseFileName(n) !== undefined);
+    // A manifest without CURRENT is a first creation that never committed; data files are not.
+    const stray = names.find((n) => {
+      const kind = parseFileName(n)?.kind;
+      return kind === 'sst' || kind === 'wal';
+    });
     if (stray) {
       throw errors.dataLoss('store directory holds data files but no CURRENT file', { dir: opts.dir, file: stray });
     }
@@ -114,8 +118,9 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
   // Memtables flushed in WAL order get ascending file numbers, so level 0 stays newest-first.
   const version = state.version.apply(edit);
 
+  // The new manifest is the commit point and covers every replayed write (flushed above), so it
+  // may name a WAL that does not exist yet: a crash before the WAL is created loses nothing.
   const walNumber = state.nextFileNumber++;
-  const wal = await WalWriter.create(vfs, joinPath(dir, walFileName(walNumber)));
   const manifestNumber = state.nextFileNumber++;
   const manifest = await ManifestStore.create(vfs, dir, manifestNumber, {
     addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
@@ -124,6 +129,7 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
     nextFileNumber: state.nextFileNumber,
     lastSequence: state.lastSequence,
   });
+  const wal = await WalWriter.create(vfs, joinPath(dir, walFileName(walNumber)));
   return {
     version,
     nextFileNumber: state.nextFileNumber,

@@ -197,8 +197,15 @@ export function decodeProperties(data: Buffer): SstableProperties | undefined {
     offset = len.offset + len.value;
   }
   if (offset !== data.length) return undefined;
-  const [entryCount, rangeTombstoneCount, dataBlockCount, rawKeyBytes, rawValueBytes, smallestSeq, largestSeq] =
-    n as [number, number, number, number, number, number, number];
+  const [
+    entryCount,
+    rangeTombstoneCount,
+    dataBlockCount,
+    rawKeyBytes,
+    rawValueBytes,
+    smallestSeq,
+    largestSeq,
+  ] = n as [number, number, number, number, number, number, number];
   if ((entryCount === 0) !== (keys[0] === undefined) || (keys[0] === undefined) !== (keys[1] === undefined)) {
     return undefined;
   }

@@ -132,11 +132,17 @@ export class SstableReader {
     let previous: Buffer | undefined;
     for (indexIter.seekToFirst(); indexIter.valid(); indexIter.next()) {
       const handle = this.handleOf(indexIter);
-      const block = new Block(readBlockContents(this.file, handle, this.blocksEndOffset), this.path, handle.offset, true);
+      const block = new Block(
+        readBlockContents(this.file, handle, this.blocksEndOffset),
+        this.path,
+        handle.offset,
+        true,
+      );
       const it = block.newIterator();
       for (it.seekToFirst(); it.valid(); it.next()) {
         const key = it.key();
-        if (previous !== undefined && compareInternalKeyAt(previous, 0, previous.length, key) >= 0) throw block.corrupt('keys out of order');
+        if (previous !== undefined && compareInternalKeyAt(previous, 0, previous.length, key) >= 0)
+          throw block.corrupt('keys out of order');
         previous = key;
       }
       if (previous === undefined || compareInternalKeyAt(previous, 0, previous.length, indexIter.key()) > 0) {
@@ -169,7 +175,12 @@ export class SstableReader {
 function loadMeta(file: ReadableFile): LoadedMeta {
   const footer = readFooter(file);
   const blocksEnd = file.size - FOOTER_BYTES;
-  const metaindex = new Block(readBlockContents(file, footer.metaindex, blocksEnd), file.path, footer.metaindex.offset, false);
+  const metaindex = new Block(
+    readBlockContents(file, footer.metaindex, blocksEnd),
+    file.path,
+    footer.metaindex.offset,
+    false,
+  );
   const handles = new Map<string, BlockHandle>();
   const it = metaindex.newIterator();
   for (it.seekToFirst(); it.valid(); it.next()) {
@@ -186,17 +197,24 @@ function loadMeta(file: ReadableFile): LoadedMeta {
     errors.dataLoss('sstable meta block is corrupt', { path: file.path, offset, reason });
   const filterBlock = readMeta(MetaBlockName.Filter);
   const filter = filterBlock && BloomFilter.parse(filterBlock.data);
-  if (filterBlock !== undefined && filter === undefined) throw corrupt(filterBlock.handle.offset, 'bad filter');
+  if (filterBlock !== undefined && filter === undefined)
+    throw corrupt(filterBlock.handle.offset, 'bad filter');
   const tombstoneBlock = readMeta(MetaBlockName.RangeTombstones);
   const rangeTombstones = tombstoneBlock === undefined ? [] : decodeRangeTombstones(tombstoneBlock.data);
-  if (rangeTombstones === undefined) throw corrupt(tombstoneBlock?.handle.offset ?? 0, 'bad range tombstones');
+  if (rangeTombstones === undefined)
+    throw corrupt(tombstoneBlock?.handle.offset ?? 0, 'bad range tombstones');
   const propertiesBlock = readMeta(MetaBlockName.Properties);
   if (propertiesBlock === undefined) throw corrupt(footer.metaindex.offset, 'missing properties');
   const properties = decodeProperties(propertiesBlock.data);
   if (properties === undefined || properties.rangeTombstoneCount !== rangeTombstones.length) {
     throw corrupt(propertiesBlock.handle.offset, 'bad properties');
   }
-  const index = new Block(readBlockContents(file, footer.index, blocksEnd), file.path, footer.index.offset, true);
+  const index = new Block(
+    readBlockContents(file, footer.index, blocksEnd),
+    file.path,
+    footer.index.offset,
+    true,
+  );
   const dataEndOffset = Math.min(footer.metaindex.offset, ...[...handles.values()].map((h) => h.offset));
   return { index, filter, rangeTombstones, properties, dataEndOffset };
 }
@@ -204,7 +222,8 @@ function loadMeta(file: ReadableFile): LoadedMeta {
 function readFooter(file: ReadableFile): Footer {
   const offset = Math.max(0, file.size - FOOTER_BYTES);
   const decoded = decodeFooter(file.readSync(offset, FOOTER_BYTES), maskedCrc32c);
-  if ('error' in decoded) throw errors.dataLoss('sstable footer is corrupt', { path: file.path, offset, reason: decoded.error });
+  if ('error' in decoded)
+    throw errors.dataLoss('sstable footer is corrupt', { path: file.path, offset, reason: decoded.error });
   if (decoded.footer.formatVersion !== FORMAT_VERSION) {
     throw errors.failedPrecondition('unsupported sstable format version', {
       path: file.path,

@@ -97,13 +97,19 @@ export class SstableWriter {
     const key = asBuffer(internalKey);
     const hasLast = this.entryCount > 0;
     if (hasLast) {
-      assert(compareInternalKeyAt(this.lastKey, 0, this.lastKeyLength, key) < 0, 'keys must strictly increase');
+      assert(
+        compareInternalKeyAt(this.lastKey, 0, this.lastKeyLength, key) < 0,
+        'keys must strictly increase',
+      );
     } else {
       this.smallestKey = Buffer.from(key);
     }
     const userBytes = key.length - TRAILER_BYTES;
     const lastUserBytes = this.lastKeyLength - TRAILER_BYTES;
-    if (this.bloom !== undefined && (!hasLast || key.compare(this.lastKey, 0, lastUserBytes, 0, userBytes) !== 0)) {
+    if (
+      this.bloom !== undefined &&
+      (!hasLast || key.compare(this.lastKey, 0, lastUserBytes, 0, userBytes) !== 0)
+    ) {
       this.bloom.addKey(userKeyOf(key));
     }
     this.dataBlock.add(key, value);
@@ -135,7 +141,8 @@ export class SstableWriter {
     const sorted = this.tombstones.sort(
       (a, b) => compareBytes(a.start, b.start) || b.sequence - a.sequence || compareBytes(a.end, b.end),
     );
-    if (sorted.length > 0) meta.set(MetaBlockName.RangeTombstones, this.layOut(encodeRangeTombstones(sorted), tail));
+    if (sorted.length > 0)
+      meta.set(MetaBlockName.RangeTombstones, this.layOut(encodeRangeTombstones(sorted), tail));
     const properties = this.properties();
     meta.set(MetaBlockName.Properties, this.layOut(encodeProperties(properties), tail));
     const metaindex = new BlockBuilder(INDEX_RESTART_INTERVAL);
@@ -182,7 +189,8 @@ export class SstableWriter {
    */
   private layOut(contents: Buffer, out: Buffer[], codec?: Codec): BlockHandle {
     assert(contents.length <= SSTABLE_BLOCK_BYTES_MAX, 'block exceeds SSTABLE_BLOCK_BYTES_MAX');
-    const stored = codec === undefined ? { data: contents, type: CompressionType.None } : compressBlock(contents, codec);
+    const stored =
+      codec === undefined ? { data: contents, type: CompressionType.None } : compressBlock(contents, codec);
     const size = stored.data.length;
     const bytes = Buffer.allocUnsafe(size + BLOCK_TRAILER_BYTES);
     stored.data.copy(bytes, 0);
@@ -205,7 +213,8 @@ export class SstableWriter {
   }
 
   private rememberLastKey(key: Buffer): void {
-    if (key.length > this.lastKey.length) this.lastKey = Buffer.allocUnsafe(Math.max(key.length, 2 * this.lastKey.length));
+    if (key.length > this.lastKey.length)
+      this.lastKey = Buffer.allocUnsafe(Math.max(key.length, 2 * this.lastKey.length));
     key.copy(this.lastKey, 0);
     this.lastKeyLength = key.length;
   }

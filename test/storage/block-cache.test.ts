@@ -67,7 +67,10 @@ test('random operations keep the cache bounded and consistent with an LRU model'
         }
         const used = cache.stats().usedBytes;
         assert.ok(used <= capacity);
-        assert.equal(used, model.reduce((s, [, , c]) => s + c, 0));
+        assert.equal(
+          used,
+          model.reduce((s, [, , c]) => s + c, 0),
+        );
       });
     }),
     { seed, numRuns: 300 },

@@ -28,8 +28,13 @@ const entryArb = fc.record({
   value: fc.uint8Array({ maxLength: 140 }),
 });
 
-function sortedEntries(raw: { user: Uint8Array; sequence: number; kind: number; value: Uint8Array }[]): Entry[] {
-  const entries = raw.map((r) => ({ key: encodeInternalKey(r.user, r.sequence, r.kind), value: Buffer.from(r.value) }));
+function sortedEntries(
+  raw: { user: Uint8Array; sequence: number; kind: number; value: Uint8Array }[],
+): Entry[] {
+  const entries = raw.map((r) => ({
+    key: encodeInternalKey(r.user, r.sequence, r.kind),
+    value: Buffer.from(r.value),
+  }));
   entries.sort((a, b) => compareInternalKeys(a.key, b.key));
   return entries.filter((e, i) => i === 0 || compareInternalKeys((entries[i - 1] as Entry).key, e.key) !== 0);
 }
@@ -114,20 +119,25 @@ test('an empty block is valid and yields nothing', () => {
 
 test('damaged restart arrays and entries throw DATA_LOSS, never out-of-block bytes', () => {
   fc.assert(
-    fc.property(fc.array(entryArb, { minLength: 1, maxLength: 60 }), fc.nat(), fc.nat(255), (raw, where, byte) => {
-      const model = sortedEntries(raw);
-      const contents = Buffer.from(build(model, 4).data);
-      contents[where % contents.length] = byte;
-      try {
-        const it = new Block(contents, '/test/block', 7, true).newIterator();
-        for (it.seekToFirst(); it.valid(); it.next()) it.key();
-        for (it.seekToLast(); it.valid(); it.prev()) it.value();
-        for (const e of model) it.seek(e.key);
-      } catch (err) {
-        assert.ok(hasCode(err, 'DATA_LOSS'), String(err));
-        assert.match(String(err), /path=`\/test\/block`/);
-      }
-    }),
+    fc.property(
+      fc.array(entryArb, { minLength: 1, maxLength: 60 }),
+      fc.nat(),
+      fc.nat(255),
+      (raw, where, byte) => {
+        const model = sortedEntries(raw);
+        const contents = Buffer.from(build(model, 4).data);
+        contents[where % contents.length] = byte;
+        try {
+          const it = new Block(contents, '/test/block', 7, true).newIterator();
+          for (it.seekToFirst(); it.valid(); it.next()) it.key();
+          for (it.seekToLast(); it.valid(); it.prev()) it.value();
+          for (const e of model) it.seek(e.key);
+        } catch (err) {
+          assert.ok(hasCode(err, 'DATA_LOSS'), String(err));
+          assert.match(String(err), /path=`\/test\/block`/);
+        }
+      },
+    ),
     fcOptions,
   );
 });

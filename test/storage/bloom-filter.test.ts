@@ -26,14 +26,18 @@ test('probe count is round(bitsPerKey × ln 2) clamped to [1, 30]', () => {
 test('every added key is reported as possibly present', () => {
   fc.assert(
     fc.property(
-      fc.uniqueArray(fc.uint8Array({ maxLength: 24 }), { maxLength: 300, selector: (k) => Buffer.from(k).toString('hex') }),
+      fc.uniqueArray(fc.uint8Array({ maxLength: 24 }), {
+        maxLength: 300,
+        selector: (k) => Buffer.from(k).toString('hex'),
+      }),
       fc.integer({ min: 1, max: 20 }),
       (keys, bitsPerKey) => {
         const builder = new BloomFilterBuilder(bitsPerKey);
         for (const k of keys) builder.addKey(k);
         const filter = BloomFilter.parse(builder.finish());
         assert.ok(filter !== undefined);
-        for (const k of keys) assert.ok(filter.mayContain(k), `false negative for ${Buffer.from(k).toString('hex')}`);
+        for (const k of keys)
+          assert.ok(filter.mayContain(k), `false negative for ${Buffer.from(k).toString('hex')}`);
       },
     ),
     { seed, numRuns: 200 },

@@ -41,10 +41,19 @@ for (const compression of ['none', 'lz4'] as const) {
       // Spot checks that do not depend on the generator.
       const got = reader.get(Buffer.from('row0003'), 10_000);
       assert.ok(got !== undefined && kindOf(got.key) === EntryKind.Delete);
-      assert.equal(reader.get(Buffer.from('row0005'), 10_000)?.value.toString(), `value-5-3-${'tabula'.repeat(4)}`);
-      assert.equal(reader.get(Buffer.from('row0005'), 152)?.value.toString(), `value-5-2-${'tabula'.repeat(4)}`);
+      assert.equal(
+        reader.get(Buffer.from('row0005'), 10_000)?.value.toString(),
+        `value-5-3-${'tabula'.repeat(4)}`,
+      );
+      assert.equal(
+        reader.get(Buffer.from('row0005'), 152)?.value.toString(),
+        `value-5-2-${'tabula'.repeat(4)}`,
+      );
       assert.equal(reader.get(Buffer.from('row0005'), 150), undefined);
-      assert.deepEqual(reader.get(Buffer.from('row0039'), 491)?.key, encodeInternalKey(Buffer.from('row0039'), 491, 1));
+      assert.deepEqual(
+        reader.get(Buffer.from('row0039'), 491)?.key,
+        encodeInternalKey(Buffer.from('row0039'), 491, 1),
+      );
       assert.equal(reader.mayContain(Buffer.from('row0017')), true);
     } finally {
       await reader.close();

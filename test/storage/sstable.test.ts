@@ -60,7 +60,11 @@ function makeDataset(rand: SeededRand, userKeyCount: number): Dataset {
   const tombstones: RangeTombstone[] = [];
   for (let i = rand.int(4); i > 0; i--) {
     const a = userKeys[rand.int(userKeys.length)] as Buffer;
-    tombstones.push({ start: a, end: Buffer.concat([a, Buffer.from([0xff])]), sequence: 1 + rand.int(sequence) });
+    tombstones.push({
+      start: a,
+      end: Buffer.concat([a, Buffer.from([0xff])]),
+      sequence: 1 + rand.int(sequence),
+    });
   }
   return { entries, userKeys, tombstones, maxSequence: sequence };
 }
@@ -85,7 +89,9 @@ function entryAt(it: InternalIterator): Entry | undefined {
 }
 
 function sortedTombstones(ts: RangeTombstone[]): RangeTombstone[] {
-  return [...ts].sort((a, b) => Buffer.compare(a.start, b.start) || b.sequence - a.sequence || Buffer.compare(a.end, b.end));
+  return [...ts].sort(
+    (a, b) => Buffer.compare(a.start, b.start) || b.sequence - a.sequence || Buffer.compare(a.end, b.end),
+  );
 }
 
 /** Checks everything readable against the model; throws on the first difference. */
@@ -107,7 +113,11 @@ function checkAll(reader: SstableReader, data: Dataset, rand: SeededRand, seekCo
   assert.deepEqual(backward, [...entries].reverse());
   for (let i = 0; i < seekCount && entries.length > 0; i++) {
     const base = entries[rand.int(entries.length)] as Entry;
-    const target = encodeInternalKey(base.key.subarray(0, base.key.length - 8), rand.int(data.maxSequence + 2), 1);
+    const target = encodeInternalKey(
+      base.key.subarray(0, base.key.length - 8),
+      rand.int(data.maxSequence + 2),
+      1,
+    );
     let lb = entries.findIndex((e) => compareInternalKeys(e.key, target) >= 0);
     if (lb < 0) lb = entries.length;
     it.seek(target);
@@ -158,7 +168,12 @@ test('reads through a block cache hit the cache and agree with the model', async
   const rand = new SeededRand(seed);
   const data = makeDataset(rand, 200);
   const path = join(dir, 'cached.sst');
-  await writeTable(path, data, { blockBytes: 256, restartInterval: 4, bloomBitsPerKey: 10, compression: 'lz4' });
+  await writeTable(path, data, {
+    blockBytes: 256,
+    restartInterval: 4,
+    bloomBitsPerKey: 10,
+    compression: 'lz4',
+  });
   const cache = new BlockCache({ capacityBytes: 4096 });
   const reader = SstableReader.open(await vfs.openReadable(path), 42, cache);
   checkAll(reader, data, rand, 30);
@@ -177,7 +192,12 @@ test('a table with only range tombstones, and an empty table, open and read', as
   for (const tombstones of [[{ start: Buffer.from('a'), end: Buffer.from('b'), sequence: 9 }], []]) {
     const data: Dataset = { entries: [], userKeys: [Buffer.from('a')], tombstones, maxSequence: 10 };
     const path = join(dir, `empty-${tombstones.length}.sst`);
-    await writeTable(path, data, { blockBytes: 4096, restartInterval: 16, bloomBitsPerKey: 10, compression: 'snappy' });
+    await writeTable(path, data, {
+      blockBytes: 4096,
+      restartInterval: 16,
+      bloomBitsPerKey: 10,
+      compression: 'snappy',
+    });
     const reader = SstableReader.open(await vfs.openReadable(path), 1);
     checkAll(reader, data, new SeededRand(seed), 5);
     assert.equal(reader.properties.smallestKey, undefined);
@@ -188,10 +208,21 @@ test('a table with only range tombstones, and an empty table, open and read', as
 
 test('keys out of order are a programmer error', async () => {
   const file = await vfs.createWritable(join(dir, 'order.sst'));
-  const writer = new SstableWriter(file, { blockBytes: 4096, restartInterval: 16, bloomBitsPerKey: 0, compression: 'none' });
+  const writer = new SstableWriter(file, {
+    blockBytes: 4096,
+    restartInterval: 16,
+    bloomBitsPerKey: 0,
+    compression: 'none',
+  });
   await writer.add(encodeInternalKey(Buffer.from('b'), 1, 1), Buffer.from('x'));
-  await assert.rejects(writer.add(encodeInternalKey(Buffer.from('a'), 1, 1), Buffer.from('x')), /strictly increase/);
-  await assert.rejects(writer.add(encodeInternalKey(Buffer.from('b'), 1, 1), Buffer.from('x')), /strictly increase/);
+  await assert.rejects(
+    writer.add(encodeInternalKey(Buffer.from('a'), 1, 1), Buffer.from('x')),
+    /strictly increase/,
+  );
+  await assert.rejects(
+    writer.add(encodeInternalKey(Buffer.from('b'), 1, 1), Buffer.from('x')),
+    /strictly increase/,
+  );
   await file.close();
 });
 
@@ -236,13 +267,21 @@ test('truncated files are DATA_LOSS', async () => {
   const rand = new SeededRand(seed);
   const data = makeDataset(rand, 20);
   const path = join(dir, 'truncate-source.sst');
-  await writeTable(path, data, { blockBytes: 4096, restartInterval: 16, bloomBitsPerKey: 10, compression: 'none' });
+  await writeTable(path, data, {
+    blockBytes: 4096,
+    restartInterval: 16,
+    bloomBitsPerKey: 10,
+    compression: 'none',
+  });
   const source = readFileSync(path);
   for (const length of [0, 10, 47, source.length - 1, source.length >> 1]) {
     const cut = join(dir, 'truncated.sst');
     writeFileSync(cut, source.subarray(0, length));
     const file = await vfs.openReadable(cut);
-    assert.throws(() => SstableReader.open(file, 1), (err) => hasCode(err, 'DATA_LOSS') && err.details.path === cut);
+    assert.throws(
+      () => SstableReader.open(file, 1),
+      (err) => hasCode(err, 'DATA_LOSS') && err.details.path === cut,
+    );
     await file.close();
   }
 });
