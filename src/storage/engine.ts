@@ -24,7 +24,7 @@ import { BlockCache } from './block-cache.js';
 import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from './compaction-executor.js';
 import type { CompactionSpec, KeyExtent } from './compaction-job.js';
 import { type CompactionPick, pickAtLevel, pickCompaction } from './compaction-picker.js';
-import type { CompressionName } from './compression.js';
+import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
 import { LevelIterator, type ScanOptions, scanVisible } from './engine-iterator.js';
 import { packEntries } from './entry-chunks.js';
 import { parseFileName, sstFileName, walFileName } from './file-names.js';
@@ -85,7 +85,7 @@ function resolveOptions(o: EngineOptions): ResolvedOptions {
     blockBytes: o.blockBytes ?? limits.SSTABLE_BLOCK_BYTES_DEFAULT,
     restartInterval: o.restartInterval ?? limits.SSTABLE_RESTART_INTERVAL_DEFAULT,
     bloomBitsPerKey: o.bloomBitsPerKey ?? limits.BLOOM_BITS_PER_KEY_DEFAULT,
-    compression: o.compression ?? 'lz4',
+    compression: o.compression ?? COMPRESSION_DEFAULT,
     blockCacheBytes: o.blockCacheBytes ?? limits.BLOCK_CACHE_BYTES_DEFAULT,
     targetFileBytes: o.targetFileBytes ?? limits.SSTABLE_TARGET_BYTES_DEFAULT,
     l0CompactionTrigger: o.l0CompactionTrigger ?? limits.L0_COMPACTION_TRIGGER,

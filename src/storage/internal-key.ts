@@ -76,11 +76,17 @@ export function trailerOf(internalKey: Uint8Array): number {
 export function compareInternalKeys(a: Uint8Array, b: Uint8Array): number {
   const ab = asBuffer(a);
   const bb = asBuffer(b);
-  const c = ab.compare(bb, 0, bb.length - TRAILER_BYTES, 0, ab.length - TRAILER_BYTES);
+  const oa = ab.length - TRAILER_BYTES;
+  const ob = bb.length - TRAILER_BYTES;
+  const c = ab.compare(bb, 0, ob, 0, oa);
   if (c !== 0) return c;
-  const ta = trailerOf(ab);
-  const tb = trailerOf(bb);
-  return ta > tb ? -1 : ta < tb ? 1 : 0;
+  // Trailers descending; compared word by word so no precision is lost above 2^53.
+  const ha = ab.readUInt32LE(oa + 4);
+  const hb = bb.readUInt32LE(ob + 4);
+  if (ha !== hb) return ha > hb ? -1 : 1;
+  const la = ab.readUInt32LE(oa);
+  const lb = bb.readUInt32LE(ob);
+  return la > lb ? -1 : la < lb ? 1 : 0;
 }
 
 /** Compares the user-key part of an internal key with a user key. */

@@ -17,12 +17,11 @@ import {
   encodeInternalKey,
   KIND_FOR_SEEK,
   SEQUENCE_MAX,
-  trailerOf,
+  sequenceOf,
+  kindOf,
   userKeyOf,
 } from './internal-key.js';
 import type { FileMeta, VersionEdit } from './version-edit.js';
-
-const SENTINEL_TRAILER = SEQUENCE_MAX * 256 + KIND_FOR_SEEK;
 
 /** The internal key used as an exclusive upper bound at user key `end`. */
 export function exclusiveBound(end: Uint8Array): Buffer {
@@ -31,7 +30,7 @@ export function exclusiveBound(end: Uint8Array): Buffer {
 
 /** Whether a file's largest key is an exclusive bound. */
 export function largestIsExclusive(file: FileMeta): boolean {
-  return trailerOf(file.largest) === SENTINEL_TRAILER;
+  return sequenceOf(file.largest) === SEQUENCE_MAX && kindOf(file.largest) === KIND_FOR_SEEK;
 }
 
 /**
