@@ -46,6 +46,8 @@ export function prefixSuccessor(prefix: Uint8Array): Buffer | undefined {
 export function printable(data: Uint8Array, maxBytes = 64): string {
   const b = asBuffer(data).subarray(0, maxBytes);
   let s = '';
-  for (const c of b) s += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+  for (const c of b)
+    s +=
+      c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
   return data.length > maxBytes ? `${s}…(${data.length} bytes)` : s;
 }

@@ -78,10 +78,8 @@ export const errors = {
   invalidArgument: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.InvalidArgument, m, d),
   notFound: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.NotFound, m, d),
   alreadyExists: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.AlreadyExists, m, d),
-  failedPrecondition: (m: string, d?: ErrorDetails) =>
-    new TabulaError(ErrorCode.FailedPrecondition, m, d),
-  resourceExhausted: (m: string, d?: ErrorDetails) =>
-    new TabulaError(ErrorCode.ResourceExhausted, m, d),
+  failedPrecondition: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.FailedPrecondition, m, d),
+  resourceExhausted: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.ResourceExhausted, m, d),
   unavailable: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.Unavailable, m, d),
   dataLoss: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.DataLoss, m, d),
   unimplemented: (m: string, d?: ErrorDetails) => new TabulaError(ErrorCode.Unimplemented, m, d),
@@ -95,9 +93,13 @@ export const errors = {
 export function fromFsError(err: unknown, op: string, path: string): TabulaError {
   if (err instanceof TabulaError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
-  const kind =
-    code === 'ENOSPC' || code === 'EDQUOT' ? ErrorCode.ResourceExhausted : ErrorCode.Io;
-  return new TabulaError(kind, 'file system operation failed', { op, path, errno: code }, {
-    cause: err,
-  });
+  const kind = code === 'ENOSPC' || code === 'EDQUOT' ? ErrorCode.ResourceExhausted : ErrorCode.Io;
+  return new TabulaError(
+    kind,
+    'file system operation failed',
+    { op, path, errno: code },
+    {
+      cause: err,
+    },
+  );
 }

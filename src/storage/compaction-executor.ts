@@ -5,14 +5,14 @@
  * one worker for flushes and one for compactions, so a long compaction never delays a flush.
  */
 import { Worker } from 'node:worker_threads';
-import { TabulaError, type ErrorCode } from '../common/errors.js';
+import { type ErrorCode, TabulaError } from '../common/errors.js';
+import { type CompactionResult, type CompactionSpec, runCompactionJob } from './compaction-job.js';
+import { ChunkSource } from './entry-chunks.js';
 import type { RangeTombstone } from './internal-key.js';
 import { MergingIterator } from './merging-iterator.js';
-import { ChunkSource } from './entry-chunks.js';
-import { type CompactionResult, type CompactionSpec, runCompactionJob } from './compaction-job.js';
 import { SstableReader } from './sstable-reader.js';
-import type { Vfs } from './vfs.js';
 import type { FileMeta } from './version-edit.js';
+import type { Vfs } from './vfs.js';
 
 /** An input SSTable of a compaction. */
 export interface CompactionInputFile {
@@ -64,7 +64,11 @@ export type WorkerRequest =
   | { id: number; kind: 'compact'; spec: CompactionSpec; inputs: CompactionInputFile[] };
 
 /** A request without its id. */
-type WorkerRequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+type WorkerRequestBody = WorkerRequest extends infer R
+  ? R extends { id: number }
+    ? Omit<R, 'id'>
+    : never
+  : never;
 
 /** A worker's answer. */
 export type WorkerResponse =
@@ -73,7 +77,10 @@ export type WorkerResponse =
 
 class JobWorker {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: CompactionResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: CompactionResult) => void; reject: (e: Error) => void }
+  >();
   private nextId = 1;
 
   constructor() {

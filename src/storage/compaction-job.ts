@@ -13,8 +13,7 @@
  * of the key space so the outputs of one level never overlap.
  */
 import { assert } from '../common/assert.js';
-import type { Vfs, WritableFile } from './vfs.js';
-import { joinPath } from './vfs.js';
+import { sstFileName } from './file-names.js';
 import {
   compareInternalKeys,
   EntryKind,
@@ -28,9 +27,10 @@ import {
 } from './internal-key.js';
 import { RangeTombstoneSet } from './range-tombstone-set.js';
 import { SstableWriter, type SstableWriterOptions } from './sstable-writer.js';
-import { sstFileName } from './file-names.js';
-import type { FileMeta } from './version-edit.js';
 import { exclusiveBound } from './version.js';
+import type { FileMeta } from './version-edit.js';
+import type { Vfs, WritableFile } from './vfs.js';
+import { joinPath } from './vfs.js';
 
 /** User-key extent of a file in a deeper level: [smallest, largest], largest maybe exclusive. */
 export type KeyExtent = [smallest: Buffer, largest: Buffer, largestExclusive: boolean];
@@ -144,7 +144,12 @@ class Job {
     if (this.current || this.pendingTombstones.length > 0) await this.finishOutput(undefined);
     if (this.outputs.length > 0) await this.vfs.syncDir(this.spec.dir);
     const bytesWritten = this.outputs.reduce((n, f) => n + f.fileSize, 0);
-    return { outputs: this.outputs, entriesRead: this.entriesRead, entriesWritten: this.entriesWritten, bytesWritten };
+    return {
+      outputs: this.outputs,
+      entriesRead: this.entriesRead,
+      entriesWritten: this.entriesWritten,
+      bytesWritten,
+    };
   }
 
   async abandon(): Promise<void> {

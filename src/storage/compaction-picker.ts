@@ -7,8 +7,8 @@
  */
 import { LEVEL_SIZE_MULTIPLIER, LSM_LEVELS } from '../common/limits.js';
 import { compareInternalKeys, userKeyOf } from './internal-key.js';
+import { largestIsExclusive, type Version } from './version.js';
 import type { FileMeta } from './version-edit.js';
-import { type Version, largestIsExclusive } from './version.js';
 
 /** Tuning that decides when and what to compact. */
 export interface CompactionPolicy {
@@ -56,7 +56,11 @@ export function pickCompaction(
 }
 
 /** A compaction of `level` into `level + 1` (used directly by manual compaction). */
-export function pickAtLevel(version: Version, level: number, cursors: Map<number, Buffer>): CompactionPick | undefined {
+export function pickAtLevel(
+  version: Version,
+  level: number,
+  cursors: Map<number, Buffer>,
+): CompactionPick | undefined {
   const files = version.levels[level] ?? [];
   if (files.length === 0) return undefined;
   let inputs: FileMeta[];

@@ -4,8 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { TabulaError } from '../common/errors.js';
-import { runCompactionJob } from './compaction-job.js';
 import { compactFiles, type WorkerRequest, type WorkerResponse } from './compaction-executor.js';
+import { runCompactionJob } from './compaction-job.js';
 import { ChunkSource } from './entry-chunks.js';
 import type { RangeTombstone } from './internal-key.js';
 import { RealVfs } from './real-vfs.js';

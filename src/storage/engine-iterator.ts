@@ -96,7 +96,8 @@ export class LevelIterator implements InternalIterator {
       this.inner = undefined;
       return;
     }
-    if (index !== this.index || !this.inner) this.inner = this.readerOf(this.files[index] as FileMeta).newIterator();
+    if (index !== this.index || !this.inner)
+      this.inner = this.readerOf(this.files[index] as FileMeta).newIterator();
     this.index = index;
   }
   private skipForward(): void {

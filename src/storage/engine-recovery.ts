@@ -5,20 +5,19 @@
  * idempotent; files written by the interrupted attempt are unreferenced and deleted later).
  */
 import { errors } from '../common/errors.js';
-import { SEQUENCE_MAX } from './internal-key.js';
 import type { CompactionResult, CompactionSpec } from './compaction-job.js';
+import type { ResolvedOptions } from './engine.js';
 import { packEntries } from './entry-chunks.js';
 import { parseFileName, walFileName } from './file-names.js';
-import { EntryKind, type RangeTombstone } from './internal-key.js';
+import { EntryKind, type RangeTombstone, SEQUENCE_MAX } from './internal-key.js';
 import { readLogRecords } from './log-reader.js';
 import { ManifestStore } from './manifest-store.js';
 import { Memtable } from './memtable.js';
-import { joinPath } from './vfs.js';
-import type { VersionEdit } from './version-edit.js';
 import { Version } from './version.js';
+import type { VersionEdit } from './version-edit.js';
+import { joinPath } from './vfs.js';
 import { WalWriter } from './wal-writer.js';
 import { BatchOp, decodeBatch } from './write-batch.js';
-import type { ResolvedOptions } from './engine.js';
 
 /** The state a store opens with. */
 export interface RecoveredStore {
@@ -31,7 +30,11 @@ export interface RecoveredStore {
   walNumber: number;
 }
 
-type FlushFn = (spec: CompactionSpec, chunks: Buffer[], tombstones: RangeTombstone[]) => Promise<CompactionResult>;
+type FlushFn = (
+  spec: CompactionSpec,
+  chunks: Buffer[],
+  tombstones: RangeTombstone[],
+) => Promise<CompactionResult>;
 
 interface ManifestState {
   version: Version;
@@ -48,7 +51,10 @@ async function readManifestState(opts: ResolvedOptions, names: string[]): Promis
       return kind === 'sst' || kind === 'wal';
     });
     if (stray) {
-      throw errors.dataLoss('store directory holds data files but no CURRENT file', { dir: opts.dir, file: stray });
+      throw errors.dataLoss('store directory holds data files but no CURRENT file', {
+        dir: opts.dir,
+        file: stray,
+      });
     }
     return { version: Version.empty(), logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
   }

@@ -20,29 +20,28 @@ import { assert, PARANOID } from '../common/assert.js';
 import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
 import { ErrorCode, errors, hasCode, TabulaError } from '../common/errors.js';
 import * as limits from '../common/limits.js';
-import { BlockCache } from './block-cache.js';
 import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from './compaction-executor.js';
 import type { CompactionSpec, KeyExtent } from './compaction-job.js';
 import { type CompactionPick, pickAtLevel, pickCompaction } from './compaction-picker.js';
 import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
 import { LevelIterator, type ScanOptions, scanVisible } from './engine-iterator.js';
+import { type RecoveredStore, recoverStore } from './engine-recovery.js';
 import { packEntries } from './entry-chunks.js';
 import { parseFileName, sstFileName, walFileName } from './file-names.js';
 import { EntryKind, kindOf, seekTarget, sequenceOf, userKeyOf } from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
+import { ManifestStore } from './manifest-store.js';
 import { Memtable } from './memtable.js';
 import { MergingIterator } from './merging-iterator.js';
 import { RangeTombstoneSet } from './range-tombstone-set.js';
 import { RealVfs } from './real-vfs.js';
-import { SstableReader } from './sstable-reader.js';
-import { joinPath, type Vfs } from './vfs.js';
+import { StoreLock } from './store-lock.js';
+import { TableCache } from './table-cache.js';
+import { fileContains, largestIsExclusive, type Version } from './version.js';
 import type { FileMeta, VersionEdit } from './version-edit.js';
-import { fileContains, largestIsExclusive, Version } from './version.js';
+import { joinPath, type Vfs } from './vfs.js';
 import { WalWriter } from './wal-writer.js';
 import { BatchOp, decodeBatch, WriteBatch } from './write-batch.js';
-import { recoverStore, type RecoveredStore } from './engine-recovery.js';
-import { ManifestStore } from './manifest-store.js';
-import { StoreLock } from './store-lock.js';
 
 /** Options of an engine; every field but `dir` has a default. */
 export interface EngineOptions {
@@ -132,8 +131,7 @@ export class Engine {
   private walNumber = 0;
   private version: Version;
   private readonly pinned = new Set<Version>();
-  private readonly readers = new Map<number, SstableReader>();
-  private readonly cache: BlockCache;
+  private readonly tables: TableCache;
   private readonly executor: CompactionExecutor;
   private readonly snapshots = new Map<number, number>();
   private readonly compactCursors = new Map<number, Buffer>();
@@ -164,7 +162,7 @@ export class Engine {
     recovered: RecoveredStore,
     private readonly lock: StoreLock,
   ) {
-    this.cache = new BlockCache({ capacityBytes: opts.blockCacheBytes });
+    this.tables = new TableCache(opts.vfs, opts.dir, opts.blockCacheBytes);
     this.executor = opts.executor === 'worker' ? new WorkerExecutor() : new InlineExecutor(opts.vfs);
     this.version = recovered.version;
     this.nextFileNumber = recovered.nextFileNumber;
@@ -193,7 +191,7 @@ export class Engine {
   }
 
   private async start(recovered: RecoveredStore): Promise<void> {
-    for (const f of this.version.levels.flat()) await this.openReader(f);
+    for (const f of this.version.levels.flat()) await this.tables.open(f);
     this.wal = recovered.wal;
     this.walNumber = recovered.walNumber;
     await this.deleteObsoleteFiles();
@@ -275,9 +273,12 @@ export class Engine {
       const walFailure = this.wal.failure;
       if (walFailure) {
         if (!isRecoverableWalFailure(walFailure)) {
-          this.writeFailure = errors.unavailable('writes stopped after a write-ahead log failure; reopen the store', {
-            cause: walFailure.message,
-          });
+          this.writeFailure = errors.unavailable(
+            'writes stopped after a write-ahead log failure; reopen the store',
+            {
+              cause: walFailure.message,
+            },
+          );
           throw this.writeFailure;
         }
         await this.rotateMemtable();
@@ -285,7 +286,10 @@ export class Engine {
       }
       if (Math.max(this.mem.approximateBytes, this.admittedBytes) < this.opts.memtableBytes) return;
       const l0Files = this.version.levels[0]?.length ?? 0;
-      if (this.immutables.length >= limits.IMMUTABLE_MEMTABLES_MAX || l0Files >= this.opts.l0StopWritesTrigger) {
+      if (
+        this.immutables.length >= limits.IMMUTABLE_MEMTABLES_MAX ||
+        l0Files >= this.opts.l0StopWritesTrigger
+      ) {
         if (this.opts.clock.monotonicMs() - stallStartMs > this.opts.writeStallMsMax) {
           throw errors.resourceExhausted('writes stalled waiting for flush and compaction', {
             waitedMs: Math.round(this.opts.clock.monotonicMs() - stallStartMs),
@@ -357,12 +361,12 @@ export class Engine {
     const v = this.version;
     for (const f of v.levels[0] ?? []) {
       if (!fileContains(f, key)) continue;
-      const hit = this.reader(f).get(key, sequence);
+      const hit = this.tables.reader(f).get(key, sequence);
       if (hit) return hit;
     }
     for (let level = 1; level < v.levels.length; level++) {
       const f = v.findFile(level, key);
-      const hit = f && this.reader(f).get(key, sequence);
+      const hit = f && this.tables.reader(f).get(key, sequence);
       if (hit) return hit;
     }
     return undefined;
@@ -377,10 +381,10 @@ export class Engine {
     const version = this.version;
     this.pin(version);
     const children: InternalIterator[] = this.memtablesNewestFirst().map((m) => m.newIterator());
-    for (const f of version.levels[0] ?? []) children.push(this.reader(f).newIterator());
+    for (const f of version.levels[0] ?? []) children.push(this.tables.reader(f).newIterator());
     for (let level = 1; level < version.levels.length; level++) {
       const files = version.levels[level] ?? [];
-      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.reader(f)));
+      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.reader(f)));
     }
     const source = new MergingIterator(children);
     return scanVisible(source, this.rangeTombstones(), sequence, options, () => this.unpin(version));
@@ -405,35 +409,18 @@ export class Engine {
 
   private memtablesNewestFirst(): Memtable[] {
     const out = [this.mem];
-    for (let i = this.immutables.length - 1; i >= 0; i--) out.push((this.immutables[i] as FrozenMemtable).mem);
+    for (let i = this.immutables.length - 1; i >= 0; i--)
+      out.push((this.immutables[i] as FrozenMemtable).mem);
     return out;
   }
 
   private rangeTombstones(): RangeTombstoneSet {
     if (!this.tombstoneCache) {
       const all = this.memtablesNewestFirst().flatMap((m) => [...m.rangeTombstones]);
-      for (const f of this.version.levels.flat()) all.push(...this.reader(f).rangeTombstones);
+      for (const f of this.version.levels.flat()) all.push(...this.tables.reader(f).rangeTombstones);
       this.tombstoneCache = new RangeTombstoneSet(all);
     }
     return this.tombstoneCache;
-  }
-
-  private reader(f: FileMeta): SstableReader {
-    const r = this.readers.get(f.fileNumber);
-    assert(r, `no open reader for live file ${f.fileNumber}`);
-    return r;
-  }
-
-  private async openReader(f: FileMeta): Promise<void> {
-    if (this.readers.has(f.fileNumber)) return;
-    const path = joinPath(this.opts.dir, sstFileName(f.fileNumber));
-    try {
-      const file = await this.opts.vfs.openReadable(path);
-      this.readers.set(f.fileNumber, SstableReader.open(file, f.fileNumber, this.cache));
-    } catch (err) {
-      if (hasCode(err, ErrorCode.NotFound)) throw errors.dataLoss('a live sstable is missing', { path });
-      throw err;
-    }
   }
 
   private pin(v: Version): void {
@@ -484,9 +471,12 @@ export class Engine {
         }, this.retryDelayMs);
         this.retryTimer.unref();
       } else {
-        this.writeFailure ??= err instanceof TabulaError ? err : errors.internal('background job failed', {
-          cause: String(err),
-        });
+        this.writeFailure ??=
+          err instanceof TabulaError
+            ? err
+            : errors.internal('background job failed', {
+                cause: String(err),
+              });
       }
     } finally {
       this.wakeWriters();
@@ -537,7 +527,10 @@ export class Engine {
     try {
       const result = await this.executor.compact(
         spec,
-        inputs.map((f) => ({ fileNumber: f.fileNumber, path: joinPath(this.opts.dir, sstFileName(f.fileNumber)) })),
+        inputs.map((f) => ({
+          fileNumber: f.fileNumber,
+          path: joinPath(this.opts.dir, sstFileName(f.fileNumber)),
+        })),
       );
       await this.logAndApply({
         addedFiles: result.outputs.map((file) => ({ level: outputLevel, file })),
@@ -551,12 +544,21 @@ export class Engine {
     await this.deleteObsoleteFiles();
   }
 
-  private jobSpec(isFlush: boolean, fileNumbers: number[], targetFileBytes: number, outputLevel: number): CompactionSpec {
+  private jobSpec(
+    isFlush: boolean,
+    fileNumbers: number[],
+    targetFileBytes: number,
+    outputLevel: number,
+  ): CompactionSpec {
     const deeperExtents: KeyExtent[][] = [];
     if (!isFlush) {
       for (let level = outputLevel + 1; level < this.version.levels.length; level++) {
         deeperExtents.push(
-          (this.version.levels[level] ?? []).map((f) => [userKeyOf(f.smallest), userKeyOf(f.largest), largestIsExclusive(f)]),
+          (this.version.levels[level] ?? []).map((f) => [
+            userKeyOf(f.smallest),
+            userKeyOf(f.largest),
+            largestIsExclusive(f),
+          ]),
         );
       }
     }
@@ -593,7 +595,7 @@ export class Engine {
     const run = this.manifestChain.then(async () => {
       edit.nextFileNumber = this.nextFileNumber;
       edit.lastSequence = this.visibleSequence;
-      for (const { file } of edit.addedFiles) await this.openReader(file);
+      for (const { file } of edit.addedFiles) await this.tables.open(file);
       const next = this.version.apply(edit);
       if (PARANOID) next.checkInvariants();
       if (this.manifest.size > limits.MANIFEST_BYTES_MAX) {
@@ -633,12 +635,7 @@ export class Engine {
         (parsed.kind === 'wal' && parsed.number < minLog) ||
         (parsed.kind === 'manifest' && parsed.number !== this.manifest.manifestNumber);
       if (!obsolete) continue;
-      if (parsed.kind === 'sst') {
-        const r = this.readers.get(parsed.number);
-        this.readers.delete(parsed.number);
-        this.cache.evictFile(parsed.number);
-        await r?.close();
-      }
+      if (parsed.kind === 'sst') await this.tables.evict(parsed.number);
       await this.opts.vfs.remove(joinPath(this.opts.dir, name));
     }
   }
@@ -667,7 +664,10 @@ export class Engine {
       let pick: CompactionPick | undefined;
       for (let level = 0; level < this.version.levels.length - 1 && !pick; level++) {
         const deeperEmpty = this.version.levels.slice(level + 1).every((files) => files.length === 0);
-        if ((this.version.levels[level]?.length ?? 0) > 0 && !(deeperEmpty && level > 0 && this.isSingleRun(level))) {
+        if (
+          (this.version.levels[level]?.length ?? 0) > 0 &&
+          !(deeperEmpty && level > 0 && this.isSingleRun(level))
+        ) {
           pick = pickAtLevel(this.version, level, this.compactCursors);
           if (level > 0) pick = this.wholeLevelPick(level);
         }
@@ -701,7 +701,7 @@ export class Engine {
       immutableMemtables: this.immutables.length,
       ...this.counters,
       lastSequence: this.visibleSequence,
-      blockCache: this.cache.stats(),
+      blockCache: this.tables.blockCache.stats(),
     };
   }
 
@@ -717,8 +717,7 @@ export class Engine {
     await this.manifestChain;
     await this.wal.close().catch(() => undefined);
     await this.manifest.close();
-    for (const r of this.readers.values()) await r.close();
-    this.readers.clear();
+    await this.tables.closeAll();
     await this.executor.close();
     await this.lock.release();
   }

@@ -6,8 +6,8 @@
 import { assert } from '../common/assert.js';
 import { FLUSH_CHUNK_BYTES } from '../common/limits.js';
 import { ByteWriter, getVarint } from '../common/varint.js';
-import type { InternalIterator } from './iterator.js';
 import type { EntrySource } from './compaction-job.js';
+import type { InternalIterator } from './iterator.js';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 

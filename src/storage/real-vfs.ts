@@ -19,7 +19,12 @@ class RealWritableFile implements WritableFile {
     let written = 0;
     try {
       while (written < data.length) {
-        const { bytesWritten } = await this.handle.write(data, written, data.length - written, this.size + written);
+        const { bytesWritten } = await this.handle.write(
+          data,
+          written,
+          data.length - written,
+          this.size + written,
+        );
         written += bytesWritten;
       }
     } catch (err) {

@@ -3,7 +3,7 @@
  * across processes on a real disk, a `LOCK` file holding the owner's pid — a lock left by a dead
  * process (after kill -9) is taken over, one held by a live process is refused.
  */
-import { errors, hasCode, ErrorCode } from '../common/errors.js';
+import { ErrorCode, errors, hasCode } from '../common/errors.js';
 import { RealVfs } from './real-vfs.js';
 import { joinPath, type Vfs } from './vfs.js';
 

@@ -16,9 +16,9 @@ import {
   compareInternalKeys,
   encodeInternalKey,
   KIND_FOR_SEEK,
+  kindOf,
   SEQUENCE_MAX,
   sequenceOf,
-  kindOf,
   userKeyOf,
 } from './internal-key.js';
 import type { FileMeta, VersionEdit } from './version-edit.js';
@@ -37,7 +37,11 @@ export function largestIsExclusive(file: FileMeta): boolean {
  * Whether `file` may hold entries for user keys in [start, end] (both inclusive; undefined is
  * unbounded).
  */
-export function fileOverlaps(file: FileMeta, start: Uint8Array | undefined, end: Uint8Array | undefined): boolean {
+export function fileOverlaps(
+  file: FileMeta,
+  start: Uint8Array | undefined,
+  end: Uint8Array | undefined,
+): boolean {
   if (end !== undefined && Buffer.compare(userKeyOf(file.smallest), end) > 0) return false;
   if (start !== undefined) {
     const c = Buffer.compare(userKeyOf(file.largest), start);
@@ -67,7 +71,9 @@ export class Version {
   /** A new version with `edit` applied. */
   apply(edit: VersionEdit): Version {
     const deleted = new Set(edit.deletedFiles.map((d) => `${d.level}:${d.fileNumber}`));
-    const levels = this.levels.map((files, level) => files.filter((f) => !deleted.has(`${level}:${f.fileNumber}`)));
+    const levels = this.levels.map((files, level) =>
+      files.filter((f) => !deleted.has(`${level}:${f.fileNumber}`)),
+    );
     for (const { level, file } of edit.addedFiles) (levels[level] as FileMeta[]).push(file);
     (levels[0] as FileMeta[]).sort((a, b) => b.fileNumber - a.fileNumber);
     for (let l = 1; l < levels.length; l++) {

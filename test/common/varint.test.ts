@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { prefixSuccessor } from '../../src/common/bytes.js';
 import { crc32c, maskCrc, unmaskCrc } from '../../src/common/crc32c.js';
 import { getVarint, putVarint, varintLength } from '../../src/common/varint.js';
-import { prefixSuccessor } from '../../src/common/bytes.js';
 
 test('varint round-trips every safe integer', () => {
   fc.assert(

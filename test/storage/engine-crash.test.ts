@@ -85,7 +85,12 @@ async function runWorkload(rand: SeededRand, seed: number): Promise<number> {
   let acked = 0;
   vfs.onPersistencePoint = (kind, path) => {
     points.push({ image: vfs.crashImage(), acked, label: `${kind} ${path}` });
-    if (rand.int(3) === 0) points.push({ image: vfs.crashImage({ tornTail: 'random', rand }), acked, label: `torn ${kind} ${path}` });
+    if (rand.int(3) === 0)
+      points.push({
+        image: vfs.crashImage({ tornTail: 'random', rand }),
+        acked,
+        label: `torn ${kind} ${path}`,
+      });
   };
   // states[p] = the model after the first p operations.
   const model = new Map<string, string>();

@@ -53,7 +53,13 @@ function modelScan(model: Model, start?: Buffer, end?: Buffer, reverse = false):
   return keys.map((k) => `${hex(k)}=${hex(model.get(hex(k)) as Buffer)}`);
 }
 
-function engineScan(engine: Engine, start?: Buffer, end?: Buffer, reverse = false, snap?: Snapshot): string[] {
+function engineScan(
+  engine: Engine,
+  start?: Buffer,
+  end?: Buffer,
+  reverse = false,
+  snap?: Snapshot,
+): string[] {
   const out: string[] = [];
   for (const [k, v] of engine.scan({ start, end, reverse }, snap)) out.push(`${hex(k)}=${hex(v)}`);
   return out;
@@ -117,7 +123,11 @@ async function runWorkload(rand: SeededRand, options: EngineOptions, steps: numb
       } else if (r < 82) {
         const [a, b] = randomRange(rand);
         const reverse = rand.int(2) === 0;
-        assert.deepEqual(engineScan(engine, a, b, reverse), modelScan(model, a, b, reverse), `scan at step ${step}`);
+        assert.deepEqual(
+          engineScan(engine, a, b, reverse),
+          modelScan(model, a, b, reverse),
+          `scan at step ${step}`,
+        );
       } else if (r < 86) {
         if (snaps.length < 4) snaps.push({ snap: engine.snapshot(), model: new Map(model) });
       } else if (r < 90 && snaps.length > 0) {
@@ -142,7 +152,10 @@ async function runWorkload(rand: SeededRand, options: EngineOptions, steps: numb
       }
     }
     assert.deepEqual(engineScan(engine), modelScan(model), 'final forward scan');
-    assert.deepEqual(engineScan(engine, undefined, undefined, true), modelScan(model, undefined, undefined, true));
+    assert.deepEqual(
+      engineScan(engine, undefined, undefined, true),
+      modelScan(model, undefined, undefined, true),
+    );
   } finally {
     await engine.close();
   }
