@@ -89,7 +89,7 @@ function makeValuePool(): Buffer {
   return pool;
 }
 
-function valueOf(pool: Buffer, i: number): Buffer {
+function valueAt(pool: Buffer, i: number): Buffer {
   const off = (i * 97) % (pool.length - VALUE_BYTES);
   return pool.subarray(off, off + VALUE_BYTES);
 }
@@ -169,7 +169,7 @@ async function fill(store: BenchStore, order: Uint32Array, pool: Buffer): Promis
     for (let i = b; i < Math.min(order.length, b + BATCH_ENTRIES); i++) {
       const k = order[i] as number;
       keys.push(keyOf(k));
-      values.push(valueOf(pool, k));
+      values.push(valueAt(pool, k));
     }
     await store.putBatch(keys, values);
   }
@@ -246,7 +246,15 @@ async function childMain(engine: EngineName, workload: Workload, run: number, si
 // ---- parent --------------------------------------------------------------------------------------
 
 function spawnChild(engine: EngineName, workload: Workload, run: number, quick: boolean, dir: string) {
-  const args = [fileURLToPath(import.meta.url), '--child', engine, '--workload', workload, '--run', String(run)];
+  const args = [
+    fileURLToPath(import.meta.url),
+    '--child',
+    engine,
+    '--workload',
+    workload,
+    '--run',
+    String(run),
+  ];
   if (quick) args.push('--quick');
   args.push('--dir', dir);
   const res = spawnSync(process.execPath, args, {
@@ -298,14 +306,20 @@ function report(results: ChildResult[], runs: number, sizes: Sizes): void {
     const t = median(pick('tabula', w).map((r) => r.opsPerSec));
     const l = median(pick('leveldb', w).map((r) => r.opsPerSec));
     ratios[w] = Number((t / l).toFixed(3));
-    console.log(`| ${w.padEnd(10)} | ${fmt(t).padStart(12)} | ${fmt(l).padStart(13)} | ${ratios[w]?.toFixed(3).padStart(14)} |`);
+    console.log(
+      `| ${w.padEnd(10)} | ${fmt(t).padStart(12)} | ${fmt(l).padStart(13)} | ${ratios[w]?.toFixed(3).padStart(14)} |`,
+    );
   }
   const asyncGet = median(pick('leveldb', 'readrandom').map((r) => r.asyncGetOpsPerSec ?? 0));
   const rss = (e: EngineName) => Math.max(...results.filter((r) => r.engine === e).map((r) => r.peakRssMb));
   const lag = (e: EngineName) => median(pick(e, 'fillrandom').map((r) => r.lagP99Ms ?? 0));
   console.log(`leveldb async get (await db.get): ${fmt(asyncGet)} ops/s`);
-  console.log(`peak RSS of one child process: tabula ${rss('tabula').toFixed(0)} MB, leveldb ${rss('leveldb').toFixed(0)} MB`);
-  console.log(`event-loop delay p99 during fillrandom: tabula ${lag('tabula').toFixed(1)} ms, leveldb ${lag('leveldb').toFixed(1)} ms`);
+  console.log(
+    `peak RSS of one child process: tabula ${rss('tabula').toFixed(0)} MB, leveldb ${rss('leveldb').toFixed(0)} MB`,
+  );
+  console.log(
+    `event-loop delay p99 during fillrandom: tabula ${lag('tabula').toFixed(1)} ms, leveldb ${lag('leveldb').toFixed(1)} ms`,
+  );
   const summary = {
     ...ratios,
     lagP99Ms: Number(lag('tabula').toFixed(1)),
@@ -331,7 +345,13 @@ async function main(): Promise<void> {
     if (!ENGINES.includes(child as EngineName) || !WORKLOADS.includes(workload)) {
       throw new Error(`usage: --child ${ENGINES.join('|')} --workload ${WORKLOADS.join('|')}`);
     }
-    await childMain(child as EngineName, workload, Number(argValue(args, '--run') ?? 1), sizes, argValue(args, '--dir'));
+    await childMain(
+      child as EngineName,
+      workload,
+      Number(argValue(args, '--run') ?? 1),
+      sizes,
+      argValue(args, '--dir'),
+    );
     return;
   }
   const runs = Number(argValue(args, '--runs') ?? RUNS_DEFAULT);

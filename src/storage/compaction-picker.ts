@@ -20,8 +20,10 @@ export interface CompactionPolicy {
 export interface CompactionPick {
   level: number;
   inputs: FileMeta[];
-  /** Overlapping files of level + 1. */
+  /** Overlapping files of the output level. */
   nextInputs: FileMeta[];
+  /** Where the outputs go: level + 1, or `level` itself for an in-place rewrite of the last level. */
+  outputLevel: number;
   /** True when the single input can move down without rewriting. */
   trivialMove: boolean;
 }
@@ -71,35 +73,59 @@ export function pickAtLevel(
     const next = cursor ? files.find((f) => compareInternalKeys(f.smallest, cursor) > 0) : undefined;
     inputs = [next ?? (files[0] as FileMeta)];
   }
-  const [lo, hi] = userExtent(inputs);
-  const nextInputs = version.overlapping(level + 1, lo, hi).filter((f) => !touchesOnlyExclusive(inputs, f));
+  const [lo, hi, hiExclusive] = userExtent(inputs);
+  // Every file of the next level that overlaps the inputs' whole extent, not just each input: the
+  // outputs span that extent, so a file left between two inputs would overlap them.
+  const nextInputs = version
+    .overlapping(level + 1, lo, hi)
+    .filter((f) => !(hiExclusive && Buffer.compare(userKeyOf(f.smallest), hi) === 0));
   const trivialMove = level > 0 && inputs.length === 1 && nextInputs.length === 0;
-  return { level, inputs, nextInputs, trivialMove };
+  return { level, inputs, nextInputs, outputLevel: level + 1, trivialMove };
 }
 
-/** The user-key extent [lo, hi] of `files`. */
-export function userExtent(files: readonly FileMeta[]): [Buffer, Buffer] {
+/**
+ * The user-key extent [lo, hi] of `files`; `hiExclusive` when hi is only an exclusive bound (no
+ * file holds an entry at hi itself).
+ */
+export function userExtent(files: readonly FileMeta[]): [Buffer, Buffer, boolean] {
   let lo: Buffer | undefined;
   let hi: Buffer | undefined;
+  let hiExclusive = false;
   for (const f of files) {
     const s = userKeyOf(f.smallest);
     const l = userKeyOf(f.largest);
     if (!lo || Buffer.compare(s, lo) < 0) lo = s;
-    if (!hi || Buffer.compare(l, hi) > 0) hi = l;
+    const c = hi ? Buffer.compare(l, hi) : 1;
+    if (c > 0) {
+      hi = l;
+      hiExclusive = largestIsExclusive(f);
+    } else if (c === 0 && !largestIsExclusive(f)) {
+      hiExclusive = false;
+    }
   }
-  return [lo as Buffer, hi as Buffer];
+  return [lo as Buffer, hi as Buffer, hiExclusive];
 }
 
 /**
- * A file `f` of the next level that starts exactly at the exclusive upper bound of the inputs does
- * not really overlap them.
+ * The steps of a full compaction: every non-empty level merged into the next, top down, so the
+ * data ends in one level one below the deepest non-empty one — or rewritten in place when that is
+ * the last level — and everything it covers is rewritten once, dropping what deletes hide.
  */
-function touchesOnlyExclusive(inputs: readonly FileMeta[], f: FileMeta): boolean {
-  const fStart = userKeyOf(f.smallest);
-  return inputs.every((i) => {
-    const c = Buffer.compare(userKeyOf(i.largest), fStart);
-    const endsBefore = c < 0 || (c === 0 && largestIsExclusive(i));
-    const startsAfter = Buffer.compare(userKeyOf(i.smallest), userKeyOf(f.largest)) > 0;
-    return endsBefore || startsAfter;
-  });
+export function fullCompactionStep(version: Version, deepest: number): CompactionPick | undefined {
+  const last = version.levels.length - 1;
+  const target = Math.min(deepest + 1, last);
+  for (let level = 0; level < target; level++) {
+    const inputs = [...(version.levels[level] ?? [])];
+    if (inputs.length === 0) continue;
+    const nextInputs = [...(version.levels[level + 1] ?? [])];
+    return { level, inputs, nextInputs, outputLevel: level + 1, trivialMove: false };
+  }
+  return undefined;
+}
+
+/** An in-place rewrite of the last level (it has no level below to merge into). */
+export function lastLevelRewrite(version: Version): CompactionPick | undefined {
+  const level = version.levels.length - 1;
+  const inputs = [...(version.levels[level] ?? [])];
+  return inputs.length === 0 ? undefined : { level, inputs, nextInputs: [], outputLevel: level, trivialMove: false };
 }

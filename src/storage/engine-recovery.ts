@@ -45,11 +45,13 @@ interface ManifestState {
 
 async function readManifestState(opts: ResolvedOptions, names: string[]): Promise<ManifestState> {
   if (!names.includes('CURRENT')) {
-    // A manifest without CURRENT is a first creation that never committed; data files are not.
-    const stray = names.find((n) => {
+    // A manifest without CURRENT, or an empty WAL, is a first creation that never committed and
+    // holds nothing; an SSTable or a non-empty WAL is data whose catalog is gone.
+    let stray: string | undefined;
+    for (const n of names) {
       const kind = parseFileName(n)?.kind;
-      return kind === 'sst' || kind === 'wal';
-    });
+      if (kind === 'sst' || (kind === 'wal' && (await opts.vfs.fileSize(joinPath(opts.dir, n))) > 0)) stray = n;
+    }
     if (stray) {
       throw errors.dataLoss('store directory holds data files but no CURRENT file', {
         dir: opts.dir,
@@ -105,11 +107,25 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
     mem = new Memtable(opts.rand);
   };
 
+  let replayed: number | undefined;
   for (const number of walNumbers) {
     const path = joinPath(dir, walFileName(number));
     await readLogRecords(vfs, path, (record, offset) => {
       const batch = decodeBatch(record);
       if (!batch) throw errors.dataLoss('malformed write batch in write-ahead log', { path, offset });
+      // Sequences are contiguous across the live WALs, and the first one continues what the
+      // manifest covers: a gap means a lost WAL or a lost manifest edit.
+      const expected = replayed === undefined ? state.lastSequence + 1 : replayed + 1;
+      const gap = replayed === undefined ? batch.baseSequence > expected : batch.baseSequence !== expected;
+      if (gap) {
+        throw errors.dataLoss('write-ahead log does not continue the recorded sequence', {
+          path,
+          offset,
+          expected,
+          found: batch.baseSequence,
+        });
+      }
+      replayed = batch.baseSequence + batch.entries.length - 1;
       let sequence = batch.baseSequence;
       for (const e of batch.entries) {
         if (e.op === BatchOp.DeleteRange) mem.addRangeTombstone(e.key, e.value, sequence);

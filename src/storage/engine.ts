@@ -22,7 +22,12 @@ import { ErrorCode, errors, hasCode, TabulaError } from '../common/errors.js';
 import * as limits from '../common/limits.js';
 import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from './compaction-executor.js';
 import type { CompactionSpec, KeyExtent } from './compaction-job.js';
-import { type CompactionPick, pickAtLevel, pickCompaction } from './compaction-picker.js';
+import {
+  type CompactionPick,
+  fullCompactionStep,
+  lastLevelRewrite,
+  pickCompaction,
+} from './compaction-picker.js';
 import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
 import { LevelIterator, type ScanOptions, scanVisible } from './engine-iterator.js';
 import { type RecoveredStore, recoverStore } from './engine-recovery.js';
@@ -327,6 +332,9 @@ export class Engine {
   /** Freezes the memtable with its WAL and starts a new pair. Called only during admission. */
   private async rotateMemtable(): Promise<void> {
     await this.drainWrites();
+    // Every admitted write has settled; writes that failed consumed sequences that no WAL holds.
+    // Reuse them so the sequences in the WALs stay contiguous (recovery checks that).
+    this.lastSequence = this.visibleSequence;
     const number = this.nextFileNumber++;
     const wal = await WalWriter.create(this.opts.vfs, joinPath(this.opts.dir, walFileName(number)));
     await this.wal.close().catch(() => undefined);
@@ -508,7 +516,7 @@ export class Engine {
   }
 
   private async runCompaction(pick: CompactionPick): Promise<void> {
-    const outputLevel = pick.level + 1;
+    const outputLevel = pick.outputLevel;
     const deleted = [
       ...pick.inputs.map((f) => ({ level: pick.level, fileNumber: f.fileNumber })),
       ...pick.nextInputs.map((f) => ({ level: outputLevel, fileNumber: f.fileNumber })),
@@ -656,39 +664,29 @@ export class Engine {
     }
   }
 
-  /** Flushes, then compacts every level down until the tree is one sorted run. */
+  /**
+   * Flushes, then rewrites the whole tree into one level, dropping every version and tombstone no
+   * snapshot needs.
+   */
   async compactAll(): Promise<void> {
     await this.flush();
+    while (this.compacting) await this.compacting;
+    const levels = this.version.levels;
+    let deepest = -1;
+    for (let l = 0; l < levels.length; l++) if ((levels[l]?.length ?? 0) > 0) deepest = l;
+    if (deepest < 0) return;
+    const rewriteLast = deepest === levels.length - 1;
     for (;;) {
-      while (this.compacting) await this.compacting;
-      let pick: CompactionPick | undefined;
-      for (let level = 0; level < this.version.levels.length - 1 && !pick; level++) {
-        const deeperEmpty = this.version.levels.slice(level + 1).every((files) => files.length === 0);
-        if (
-          (this.version.levels[level]?.length ?? 0) > 0 &&
-          !(deeperEmpty && level > 0 && this.isSingleRun(level))
-        ) {
-          pick = pickAtLevel(this.version, level, this.compactCursors);
-          if (level > 0) pick = this.wholeLevelPick(level);
-        }
-      }
+      const pick = fullCompactionStep(this.version, deepest) ?? (rewriteLast ? lastLevelRewrite(this.version) : undefined);
       if (!pick) return;
       this.compacting = this.runBackground(() => this.runCompaction(pick)).finally(() => {
         this.compacting = undefined;
       });
       await this.compacting;
       if (this.writeFailure) throw this.writeFailure;
+      if (pick.outputLevel === pick.level) return;
+      while (this.compacting) await this.compacting;
     }
-  }
-
-  private isSingleRun(level: number): boolean {
-    return this.version.levels.every((files, l) => l === level || files.length === 0);
-  }
-
-  private wholeLevelPick(level: number): CompactionPick {
-    const inputs = [...(this.version.levels[level] ?? [])];
-    const nextInputs = [...(this.version.levels[level + 1] ?? [])];
-    return { level, inputs, nextInputs, trivialMove: false };
   }
 
   /** Counters and sizes. */

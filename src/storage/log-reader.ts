@@ -89,11 +89,25 @@ function isZeroFrom(src: BlockSource, offset: number): boolean {
   return true;
 }
 
-function hasValidFragmentAfter(src: BlockSource, offset: number): boolean {
-  for (let at = offset + blockRemainingBytes(offset); at < src.size; at += LOG_BLOCK_BYTES) {
-    if (parseFragment(src, at)) return true;
+/**
+ * Classifies a fragment at `offset` that failed to parse. Only a fragment cut short by the end of
+ * the file, with no valid fragment at any later offset, is a torn tail (a write in progress at the
+ * crash); a zero-filled remainder is the end of the log; anything else is corruption — including a
+ * complete fragment whose checksum fails, so a damaged record is never mistaken for a torn one.
+ */
+function classifyDamage(src: BlockSource, offset: number): 'torn' | 'zero' | 'corrupt' {
+  if (isZeroFrom(src, offset)) return 'zero';
+  const room = blockRemainingBytes(offset);
+  const left = src.size - offset;
+  if (left < LOG_HEADER_BYTES) return 'torn';
+  const length = src.read(offset, LOG_HEADER_BYTES).readUInt16LE(LOG_LENGTH_OFFSET);
+  if (LOG_HEADER_BYTES + length > room) return 'corrupt';
+  if (LOG_HEADER_BYTES + length <= left) return 'corrupt';
+  // Cut short by the end of the file: torn, unless a damaged length field hides later records.
+  for (let at = offset + 1; at + LOG_HEADER_BYTES <= src.size; at++) {
+    if (blockRemainingBytes(at) >= LOG_HEADER_BYTES && parseFragment(src, at)) return 'corrupt';
   }
-  return false;
+  return 'torn';
 }
 
 function corruption(path: string, offset: number, reason: string) {
@@ -136,9 +150,9 @@ function scanLog(
     }
     const frag = parseFragment(src, offset);
     if (!frag) {
-      if (hasValidFragmentAfter(src, offset))
-        throw corruption(path, offset, 'bad fragment before valid data');
-      return { tornTail: pending !== undefined || !isZeroFrom(src, offset), validBytes };
+      const damage = classifyDamage(src, offset);
+      if (damage === 'corrupt') throw corruption(path, offset, 'damaged fragment');
+      return { tornTail: damage === 'torn' || pending !== undefined, validBytes };
     }
     if (!isRecordFragmentType(frag.type)) throw corruption(path, offset, 'unknown fragment type');
     const starts = frag.type === FragmentType.Full || frag.type === FragmentType.First;

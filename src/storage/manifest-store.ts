@@ -89,7 +89,7 @@ export class ManifestStore {
       });
     } catch (err) {
       if (hasCode(err, ErrorCode.NotFound))
-        throw errors.dataLoss('current names a missing manifest', { path });
+        throw errors.dataLoss('current names a missing manifest', { path, current: currentPath });
       throw err;
     }
     if (edits.length === 0) throw errors.dataLoss('manifest has no snapshot record', { path });

@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SeededRand } from '../../src/common/clock.js';
 import { ErrorCode, TabulaError } from '../../src/common/errors.js';
+import { WAL_BLOCK_BYTES } from '../../src/common/limits.js';
 import { Engine, type EngineOptions } from '../../src/storage/engine.js';
 import { parseFileName } from '../../src/storage/file-names.js';
 import { readLogRecords } from '../../src/storage/log-reader.js';
@@ -61,6 +62,8 @@ interface StoreShape {
   options: Partial<EngineOptions>;
   /** Random writes left in the WAL at close (before the final LAST_KEY put). */
   tailWrites: number;
+  /** Least size of the newest WAL at close: checks that the shape puts the tail where intended. */
+  walBytesMin: number;
 }
 
 const STORE_SHAPES: readonly StoreShape[] = [
@@ -68,18 +71,21 @@ const STORE_SHAPES: readonly StoreShape[] = [
     // A big memtable: the tail stays in one WAL spanning several 32 KiB blocks.
     name: 'lz4, 64-byte blocks, multi-block WAL',
     options: { compression: 'lz4', blockBytes: 64, restartInterval: 2, memtableBytes: 256 * 1024 },
-    tailWrites: 150,
+    tailWrites: 600,
+    walBytesMin: 2 * WAL_BLOCK_BYTES,
   },
   {
     // A small memtable: background flushes during the build, possibly more than one WAL at close.
     name: 'uncompressed, 128-byte blocks, small memtable',
     options: { compression: 'none', blockBytes: 128, restartInterval: 4, memtableBytes: 8 * 1024 },
     tailWrites: 40,
+    walBytesMin: 1,
   },
   {
     name: 'snappy, 256-byte blocks, no bloom filter, short WAL',
     options: { compression: 'snappy', blockBytes: 256, bloomBitsPerKey: 0, memtableBytes: 64 * 1024 },
     tailWrites: 12,
+    walBytesMin: 1,
   },
 ];
 
@@ -205,6 +211,10 @@ async function buildStore(rand: SeededRand, shape: StoreShape): Promise<BuiltSto
     `odd store: ${image.allPaths().join(' ')}`,
   );
   const lastRecord = await lastRecordOf(image, wals[wals.length - 1] as string);
+  assert.ok(
+    lastRecord.end >= shape.walBytesMin,
+    `the newest WAL holds ${lastRecord.end} bytes, want ${shape.walBytesMin}`,
+  );
   return { image, options, model, modelBeforeLast, lastRecord, files, sizes };
 }
 

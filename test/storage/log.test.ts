@@ -122,12 +122,17 @@ test('a flipped byte in an early record with valid records after is DATA_LOSS na
   }
 });
 
-test('damage in the last block with nothing valid after it reads as a torn tail', async () => {
+test('a damaged complete last record is DATA_LOSS, never mistaken for a torn tail', async () => {
   const { vfs } = await writeLog([[pattern(100, 1), pattern(100, 2), pattern(100, 3)]]);
   vfs.corrupt(PATH, 2 * (LOG_HEADER_BYTES + 100) + 50, 0x01);
-  const got = await readAll(vfs);
-  assert.equal(got.records.length, 2);
-  assert.equal(got.tornTail, true);
+  await assert.rejects(readAll(vfs), (e) => hasCode(e, ErrorCode.DataLoss));
+});
+
+test('a damaged length field cannot hide the records after it', async () => {
+  const { vfs } = await writeLog([[pattern(100, 1), pattern(100, 2), pattern(100, 3)]]);
+  // Make the second fragment claim more bytes than the file holds: the third record is still there.
+  vfs.corrupt(PATH, LOG_HEADER_BYTES + 100 + 5, 0x01);
+  await assert.rejects(readAll(vfs), (e) => hasCode(e, ErrorCode.DataLoss));
 });
 
 test('zero padding after the last record is not a torn tail', async () => {

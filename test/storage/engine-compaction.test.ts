@@ -1,0 +1,70 @@
+/**
+ * Compaction removes what deletes cover: point tombstones, range tombstones and the versions they
+ * hide disappear physically once no snapshot needs them, and a held snapshot keeps them alive.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Engine } from '../../src/storage/engine.js';
+import { MemVfs } from '../../src/storage/mem-vfs.js';
+import { WriteBatch } from '../../src/storage/write-batch.js';
+
+const KEYS = 2000;
+const key = (i: number) => Buffer.from(`key${String(i).padStart(5, '0')}`);
+const OPTIONS = { dir: '/s', memtableBytes: 16 * 1024, targetFileBytes: 8 * 1024, blockBytes: 512 };
+
+async function fill(engine: Engine): Promise<void> {
+  for (let i = 0; i < KEYS; i += 100) {
+    const b = new WriteBatch();
+    for (let j = i; j < i + 100; j++) b.put(key(j), Buffer.alloc(64, j % 251));
+    await engine.write(b);
+  }
+  await engine.flush();
+}
+
+function totalFiles(engine: Engine): number {
+  return engine.stats().levelFiles.reduce((a, b) => a + b, 0);
+}
+
+test('compaction drops deleted data and tombstones once no snapshot needs them', async () => {
+  const engine = await Engine.open({ ...OPTIONS, vfs: new MemVfs() });
+  await fill(engine);
+  await engine.compactAll();
+  const fullBytes = engine.stats().levelBytes.reduce((a, b) => a + b, 0);
+  assert.ok(fullBytes > KEYS * 10, 'data was written to sstables');
+  for (let i = 0; i < KEYS / 2; i++) await engine.delete(key(i));
+  await engine.deleteRange(key(KEYS / 2), key(KEYS));
+  await engine.compactAll();
+  assert.equal(totalFiles(engine), 0, 'no sstable survives once every key is deleted');
+  assert.deepEqual([...engine.scan()], []);
+  await engine.close();
+});
+
+test('a held snapshot keeps deleted versions until it is released', async () => {
+  const engine = await Engine.open({ ...OPTIONS, vfs: new MemVfs() });
+  await fill(engine);
+  const snap = engine.snapshot();
+  await engine.deleteRange(key(0), key(KEYS));
+  await engine.compactAll();
+  assert.equal(engine.get(key(7)), undefined);
+  assert.deepEqual(engine.get(key(7), snap), Buffer.alloc(64, 7));
+  assert.equal([...engine.scan({}, snap)].length, KEYS);
+  assert.ok(totalFiles(engine) > 0, 'the snapshot pins the deleted data');
+  snap.release();
+  await engine.compactAll();
+  assert.equal(totalFiles(engine), 0, 'released snapshot lets compaction drop everything');
+  await engine.close();
+});
+
+test('overwrites keep only the newest version after compaction', async () => {
+  const engine = await Engine.open({ ...OPTIONS, vfs: new MemVfs() });
+  for (let round = 0; round < 5; round++) await fill(engine);
+  await engine.compactAll();
+  const bytes = engine.stats().levelBytes.reduce((a, b) => a + b, 0);
+  await engine.close();
+  const once = await Engine.open({ ...OPTIONS, vfs: new MemVfs() });
+  await fill(once);
+  await once.compactAll();
+  const onceBytes = once.stats().levelBytes.reduce((a, b) => a + b, 0);
+  await once.close();
+  assert.ok(bytes < onceBytes * 1.2, `five overwrites compact to about one copy: ${bytes} vs ${onceBytes}`);
+});
