@@ -72,21 +72,41 @@ export function trailerOf(internalKey: Uint8Array): number {
   return b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x1_0000_0000;
 }
 
+/** Below this many bytes, a JavaScript loop compares faster than a call into native code. */
+const INLINE_COMPARE_BYTES_MAX = 48;
+
 /** Compares two encoded internal keys in engine order. */
 export function compareInternalKeys(a: Uint8Array, b: Uint8Array): number {
-  const ab = asBuffer(a);
-  const bb = asBuffer(b);
-  const oa = ab.length - TRAILER_BYTES;
-  const ob = bb.length - TRAILER_BYTES;
-  const c = ab.compare(bb, 0, ob, 0, oa);
-  if (c !== 0) return c;
+  const oa = a.length - TRAILER_BYTES;
+  const ob = b.length - TRAILER_BYTES;
+  const n = oa < ob ? oa : ob;
+  if (n <= INLINE_COMPARE_BYTES_MAX) {
+    for (let i = 0; i < n; i++) {
+      const d = (a[i] as number) - (b[i] as number);
+      if (d !== 0) return d;
+    }
+    if (oa !== ob) return oa - ob;
+  } else {
+    const c = asBuffer(a).compare(asBuffer(b), 0, ob, 0, oa);
+    if (c !== 0) return c;
+  }
   // Trailers descending; compared word by word so no precision is lost above 2^53.
-  const ha = ab.readUInt32LE(oa + 4);
-  const hb = bb.readUInt32LE(ob + 4);
+  const ha = readU32(a, oa + 4);
+  const hb = readU32(b, ob + 4);
   if (ha !== hb) return ha > hb ? -1 : 1;
-  const la = ab.readUInt32LE(oa);
-  const lb = bb.readUInt32LE(ob);
+  const la = readU32(a, oa);
+  const lb = readU32(b, ob);
   return la > lb ? -1 : la < lb ? 1 : 0;
+}
+
+function readU32(buf: Uint8Array, offset: number): number {
+  return (
+    ((buf[offset] as number) |
+      ((buf[offset + 1] as number) << 8) |
+      ((buf[offset + 2] as number) << 16) |
+      ((buf[offset + 3] as number) << 24)) >>>
+    0
+  );
 }
 
 /** Compares the user-key part of an internal key with a user key. */

@@ -205,7 +205,7 @@ async function buildStore(rand: SeededRand, shape: StoreShape): Promise<BuiltSto
     sizes.set(`/${p}`, await image.fileSize(`/${p}`));
   }
   const wals = files.get('wal') ?? [];
-  assert.ok((files.get('sst')?.length ?? 0) >= 3, `too few sstables: ${image.allPaths().join(' ')}`);
+  assert.ok((files.get('sst')?.length ?? 0) >= 2, `too few sstables: ${image.allPaths().join(' ')}`);
   assert.ok(
     wals.length >= 1 && files.get('manifest')?.length === 1,
     `odd store: ${image.allPaths().join(' ')}`,
