@@ -38,11 +38,14 @@ export type FamilyModification =
   | { readonly kind: 'update'; readonly family: string; readonly gcRule: GcRule | undefined }
   | { readonly kind: 'drop'; readonly family: string };
 
-/** A set of rows to read: explicit keys and/or row ranges (engine key ranges of row keys). */
+/** A set of rows to read: explicit keys and/or row ranges. */
 export interface RowSelection {
   /** Explicit row keys (any order; duplicates allowed). */
   readonly rowKeys: readonly Buffer[];
-  /** Row ranges as [start, end) over ROW keys (end undefined: unbounded). */
+  /**
+   * Row ranges as ENCODED cell-key ranges [start, end), exactly as `rowRangeToKeyRange` of
+   * src/model/cell-key.ts returns them (end undefined: unbounded). Empty ranges are allowed.
+   */
   readonly rowRanges: readonly KeyRange[];
   /** True when neither keys nor ranges were given: the whole table. */
   readonly all: boolean;
