@@ -32,7 +32,7 @@ export const SSTABLE_RESTART_INTERVAL_DEFAULT = 16;
 /** Default Bloom filter bits per key. */
 export const BLOOM_BITS_PER_KEY_DEFAULT = 10;
 /** Largest block the reader accepts (guards against a corrupt handle asking for gigabytes). */
-export const SSTABLE_BLOCK_BYTES_MAX = 64 * 1024 * 1024;
+export const SSTABLE_BLOCK_BYTES_MAX = 160 * 1024 * 1024; // above the largest cell value (100 MiB) plus its key
 /** Target size of an SSTable written by compaction. */
 export const SSTABLE_TARGET_BYTES_DEFAULT = 8 * 1024 * 1024;
 
@@ -93,3 +93,19 @@ export const GC_MAX_AGE_MICROS_MIN = 1_000;
 export const TIMESTAMP_GRANULARITY_MICROS = 1_000;
 /** Largest cell timestamp Tabula stores (Tabula: the largest safe integer that is a whole millisecond). */
 export const TIMESTAMP_MICROS_MAX = Math.floor(Number.MAX_SAFE_INTEGER / 1_000) * 1_000;
+
+// ---- gRPC server ------------------------------------------------------------------------------------
+// Tabula's own bounds on the wire. Defaults a deployment may raise through server options.
+
+/** Largest request message the server decodes (a 100 MiB value plus framing must fit). */
+export const GRPC_RECEIVE_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
+/** Largest response message the server sends (a ReadModifyWriteRow result may hold a 100 MiB value). */
+export const GRPC_SEND_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
+/** Concurrent HTTP/2 streams (calls) per client connection; further calls wait in the client. */
+export const GRPC_CONCURRENT_STREAMS_MAX = 100;
+/** Most value bytes in one ReadRows CellChunk; larger values are split across chunks. */
+export const READ_ROWS_CHUNK_VALUE_BYTES_MAX = 1024 * 1024;
+/** Bytes of chunks gathered into one ReadRowsResponse before it is sent. */
+export const READ_ROWS_RESPONSE_BYTES_TARGET = 1024 * 1024;
+/** Longest a graceful shutdown waits for calls in flight before cancelling them. */
+export const SERVER_SHUTDOWN_GRACE_MS = 5_000;

@@ -85,10 +85,11 @@ class JobWorker {
 
   constructor() {
     this.worker = new Worker(new URL('./compaction-worker.js', import.meta.url));
-    this.worker.unref();
     this.worker.on('message', (msg: WorkerResponse) => this.settle(msg));
     this.worker.on('error', (err) => this.failAll(err));
     this.worker.on('exit', (code) => this.failAll(new Error(`compaction worker exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    this.worker.unref();
   }
 
   run(request: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<CompactionResult> {
