@@ -53,7 +53,8 @@ export interface TableMessage {
 function columnFamilies(schema: TableSchema): Record<string, { gcRule?: GcRule }> {
   const out: Record<string, { gcRule?: GcRule }> = Object.create(null);
   for (const family of schema.families.values()) {
-    out[family.name] = family.gcRule === undefined ? {} : { gcRule: family.gcRule };
+    // An absent rule is sent as an empty rule, as Cloud Bigtable does (clients print it as "never").
+    out[family.name] = { gcRule: family.gcRule ?? {} };
   }
   return out;
 }
