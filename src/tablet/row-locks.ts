@@ -1,31 +1,73 @@
 /**
- * Per-row mutual exclusion for read-modify-write operations. Every write to a row (plain mutations
- * included) runs under the row's lock, so CheckAndMutateRow and ReadModifyWriteRow read and write
- * a row as one atomic step with respect to every other write to it.
+ * Per-row ordering for atomic read-modify-write operations. Plain mutations of a row do not
+ * exclude one another — the engine already applies them atomically and in call order, and they
+ * share WAL syncs (group commit). CheckAndMutateRow and ReadModifyWriteRow run exclusively: each
+ * waits until every earlier write to the row is durable and visible, reads, writes, and only then
+ * lets later writes to the row start — so its read and write form one atomic step.
  *
- * Concurrency: the event loop; a lock is a promise chain per row key. Entries are removed when the
- * last waiter finishes, so the map holds only rows with work in flight (bounded by the requests in
- * flight, which the server bounds).
+ * Concurrency: the event loop. A row's state exists only while it has work in flight (bounded by
+ * the requests in flight, which the server bounds).
  */
-export class RowLocks {
-  private readonly tails = new Map<string, Promise<void>>();
+interface RowState {
+  /** Resolves when the latest exclusive operation registered so far is done. */
+  exclusiveTail: Promise<void>;
+  /** Plain writes started and not yet settled. */
+  readonly pending: Set<Promise<unknown>>;
+  users: number;
+}
 
-  /** Runs `body` once every earlier holder of `rowKey` is done. */
-  async withRow<T>(rowKey: Buffer, body: () => Promise<T>): Promise<T> {
-    const id = rowKey.toString('latin1');
-    const previous = this.tails.get(id) ?? Promise.resolve();
+export class RowLocks {
+  private readonly rows = new Map<string, RowState>();
+
+  /** Runs a plain write after any earlier exclusive operation on the row. */
+  async write<T>(rowKey: Buffer, body: () => Promise<T>): Promise<T> {
+    const [id, state] = this.enter(rowKey);
+    try {
+      await state.exclusiveTail;
+      const p = body();
+      state.pending.add(p);
+      try {
+        return await p;
+      } finally {
+        state.pending.delete(p);
+      }
+    } finally {
+      this.leave(id, state);
+    }
+  }
+
+  /** Runs `body` alone on the row: after every earlier write is settled, before any later one. */
+  async exclusive<T>(rowKey: Buffer, body: () => Promise<T>): Promise<T> {
+    const [id, state] = this.enter(rowKey);
+    const previous = state.exclusiveTail;
     let release!: () => void;
     const mine = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const tail = previous.then(() => mine);
-    this.tails.set(id, tail);
-    await previous;
+    state.exclusiveTail = previous.then(() => mine);
     try {
+      await previous;
+      await Promise.allSettled([...state.pending]);
       return await body();
     } finally {
       release();
-      if (this.tails.get(id) === tail) this.tails.delete(id);
+      this.leave(id, state);
     }
+  }
+
+  private enter(rowKey: Buffer): [string, RowState] {
+    const id = rowKey.toString('latin1');
+    let state = this.rows.get(id);
+    if (!state) {
+      state = { exclusiveTail: Promise.resolve(), pending: new Set(), users: 0 };
+      this.rows.set(id, state);
+    }
+    state.users++;
+    return [id, state];
+  }
+
+  private leave(id: string, state: RowState): void {
+    state.users--;
+    if (state.users === 0 && this.rows.get(id) === state) this.rows.delete(id);
   }
 }

@@ -56,7 +56,7 @@ export class BigtableTablet implements Tablet {
   }
 
   mutateRow(rowKey: Buffer, mutations: readonly ValidMutation[]): Promise<void> {
-    return this.locks.withRow(rowKey, () => this.writeRow(rowKey, mutations));
+    return this.locks.write(rowKey, () => this.writeRow(rowKey, mutations));
   }
 
   readRows(query: ReadRowsQuery): Generator<RowCells, void, undefined> {
@@ -74,7 +74,7 @@ export class BigtableTablet implements Tablet {
     trueMutations: readonly ValidMutation[],
     falseMutations: readonly ValidMutation[],
   ): Promise<boolean> {
-    return this.locks.withRow(rowKey, async () => {
+    return this.locks.exclusive(rowKey, async () => {
       const row = this.currentRow(rowKey);
       const matched = row !== undefined && (predicate ? (predicate.apply(row)?.cells.length ?? 0) > 0 : true);
       const mutations = matched ? trueMutations : falseMutations;
@@ -84,7 +84,7 @@ export class BigtableTablet implements Tablet {
   }
 
   readModifyWriteRow(rowKey: Buffer, rules: readonly ValidReadModifyWriteRule[]): Promise<RowCells> {
-    return this.locks.withRow(rowKey, async () => {
+    return this.locks.exclusive(rowKey, async () => {
       for (const r of rules) this.requireFamily(r.family);
       const row = this.currentRow(rowKey);
       const latest = new Map<string, Cell>();
