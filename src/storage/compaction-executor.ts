@@ -94,6 +94,8 @@ class JobWorker {
 
   run(request: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<CompactionResult> {
     const id = this.nextId++;
+    // A job in flight keeps the process alive; an idle worker does not.
+    if (this.pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...request, id }, transfer);
@@ -108,6 +110,7 @@ class JobWorker {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
+    if (this.pending.size === 0) this.worker.unref();
     if (msg.ok) p.resolve(reviveResult(msg.result));
     else p.reject(msg.code ? new TabulaError(msg.code, msg.message) : new Error(msg.message));
   }
@@ -135,7 +138,12 @@ export class WorkerExecutor implements CompactionExecutor {
   private readonly compactWorker = new JobWorker();
 
   flush(spec: CompactionSpec, chunks: Buffer[], tombstones: RangeTombstone[]): Promise<CompactionResult> {
-    return this.flushWorker.run({ kind: 'flush', spec, chunks, tombstones });
+    // Hand over the chunks' memory instead of cloning it: a frozen memtable's packed copy can be
+    // tens of MiB. Only a chunk that owns its whole ArrayBuffer is moved (never a pooled one).
+    const owned = chunks
+      .filter((c) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength)
+      .map((c) => c.buffer as ArrayBuffer);
+    return this.flushWorker.run({ kind: 'flush', spec, chunks, tombstones }, owned);
   }
 
   compact(spec: CompactionSpec, inputs: CompactionInputFile[]): Promise<CompactionResult> {

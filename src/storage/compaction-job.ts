@@ -14,6 +14,13 @@
  */
 import { assert } from '../common/assert.js';
 import { sstFileName } from './file-names.js';
+import { EMPTY } from '../common/bytes.js';
+import {
+  type CompactionFilter,
+  type CompactionFilterContext,
+  type CompactionFilterSpec,
+  loadCompactionFilter,
+} from './compaction-filter.js';
 import {
   compareInternalKeys,
   EntryKind,
@@ -46,6 +53,8 @@ export interface CompactionSpec {
   fileNumbers: number[];
   sstable: SstableWriterOptions;
   targetFileBytes: number;
+  /** A filter that may drop the newest value of a key (compactions only, never flushes). */
+  filter?: CompactionFilterSpec & CompactionFilterContext;
 }
 
 /** The forward-only part of an iterator that a job reads. */
@@ -62,6 +71,8 @@ export interface CompactionResult {
   outputs: FileMeta[];
   entriesRead: number;
   entriesWritten: number;
+  /** Values dropped by the compaction filter. */
+  entriesFiltered: number;
   bytesWritten: number;
 }
 
@@ -81,7 +92,8 @@ export async function runCompactionJob(
   source: EntrySource,
   tombstones: readonly RangeTombstone[],
 ): Promise<CompactionResult> {
-  const job = new Job(vfs, spec, tombstones);
+  const filter = spec.filter && !spec.isFlush ? await loadCompactionFilter(spec.filter, spec.filter) : undefined;
+  const job = new Job(vfs, spec, tombstones, filter);
   try {
     return await job.run(source);
   } catch (err) {
@@ -99,11 +111,13 @@ class Job {
   private nextNumberIndex = 0;
   private entriesRead = 0;
   private entriesWritten = 0;
+  private entriesFiltered = 0;
 
   constructor(
     private readonly vfs: Vfs,
     private readonly spec: CompactionSpec,
     tombstones: readonly RangeTombstone[],
+    private readonly filter: CompactionFilter | undefined,
   ) {
     this.coverage = new RangeTombstoneSet(tombstones);
     this.pendingTombstones = tombstones
@@ -139,6 +153,20 @@ class Job {
       if (newUserKey && this.current && this.current.writer.estimatedBytes >= this.spec.targetFileBytes) {
         await this.finishOutput(userKey);
       }
+      if (
+        this.filter &&
+        newUserKey &&
+        kindOf(key) === EntryKind.Put &&
+        sequence <= snap &&
+        !this.filter.keep(userKey, source.value())
+      ) {
+        this.entriesFiltered++;
+        // An older version may live deeper: a tombstone keeps it hidden; at the bottom, nothing is needed.
+        if (this.deeperOverlaps(userKey, userKey)) {
+          await this.add(encodeInternalKey(userKey, sequence, EntryKind.Delete), EMPTY);
+        }
+        continue;
+      }
       await this.add(key, source.value());
     }
     if (this.current || this.pendingTombstones.length > 0) await this.finishOutput(undefined);
@@ -148,6 +176,7 @@ class Job {
       outputs: this.outputs,
       entriesRead: this.entriesRead,
       entriesWritten: this.entriesWritten,
+      entriesFiltered: this.entriesFiltered,
       bytesWritten,
     };
   }

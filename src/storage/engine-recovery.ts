@@ -12,7 +12,7 @@ import { parseFileName, walFileName } from './file-names.js';
 import { EntryKind, type RangeTombstone, SEQUENCE_MAX } from './internal-key.js';
 import { readLogRecords } from './log-reader.js';
 import { ManifestStore } from './manifest-store.js';
-import { Memtable } from './memtable.js';
+import { Memtable, memtableFilterBytes } from './memtable.js';
 import { Version } from './version.js';
 import type { VersionEdit } from './version-edit.js';
 import { joinPath } from './vfs.js';
@@ -84,7 +84,7 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
     .sort((a, b) => a - b);
 
   const edit: VersionEdit = { addedFiles: [], deletedFiles: [] };
-  let mem = new Memtable(opts.rand);
+  let mem = new Memtable(opts.rand, memtableFilterBytes(opts.memtableBytes));
   const flushMem = async () => {
     if (mem.isEmpty) return;
     const fileNumber = state.nextFileNumber++;
@@ -104,7 +104,7 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
     };
     const result = await flush(spec, await packEntries(mem.newIterator()), [...mem.rangeTombstones]);
     for (const file of result.outputs) edit.addedFiles.push({ level: 0, file });
-    mem = new Memtable(opts.rand);
+    mem = new Memtable(opts.rand, memtableFilterBytes(opts.memtableBytes));
   };
 
   let replayed: number | undefined;

@@ -27,16 +27,18 @@ import {
   fullCompactionStep,
   lastLevelRewrite,
   pickCompaction,
+  userExtent,
 } from './compaction-picker.js';
 import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
+import type { CompactionFilterSpec } from './compaction-filter.js';
 import { LevelIterator, type ScanOptions, scanVisible } from './engine-iterator.js';
 import { type RecoveredStore, recoverStore } from './engine-recovery.js';
 import { packEntries } from './entry-chunks.js';
 import { parseFileName, sstFileName, walFileName } from './file-names.js';
-import { EntryKind, kindOf, seekTarget, sequenceOf, userKeyOf } from './internal-key.js';
+import { EntryKind, kindOf, type RangeTombstone, sequenceOf, userKeyOf } from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
 import { ManifestStore } from './manifest-store.js';
-import { Memtable } from './memtable.js';
+import { Memtable, memtableFilterBytes } from './memtable.js';
 import { MergingIterator } from './merging-iterator.js';
 import { RangeTombstoneSet } from './range-tombstone-set.js';
 import { RealVfs } from './real-vfs.js';
@@ -46,7 +48,7 @@ import { fileContains, largestIsExclusive, type Version } from './version.js';
 import type { FileMeta, VersionEdit } from './version-edit.js';
 import { joinPath, type Vfs } from './vfs.js';
 import { WalWriter } from './wal-writer.js';
-import { BatchOp, decodeBatch, WriteBatch } from './write-batch.js';
+import { BatchCursor, BatchOp, WriteBatch } from './write-batch.js';
 
 /** Options of an engine; every field but `dir` has a default. */
 export interface EngineOptions {
@@ -68,13 +70,16 @@ export interface EngineOptions {
   executor?: 'worker' | 'inline';
   /** Whether to run compactions automatically (default true). */
   autoCompact?: boolean;
+  /** Names a filter that compactions consult to drop values (called at each compaction's start). */
+  compactionFilter?: () => CompactionFilterSpec | undefined;
   writeStallMsMax?: number;
   clock?: Clock;
   rand?: Rand;
 }
 
 /** Effective options. */
-export type ResolvedOptions = Required<Omit<EngineOptions, 'vfs' | 'clock' | 'rand'>> & {
+export type ResolvedOptions = Required<Omit<EngineOptions, 'vfs' | 'clock' | 'rand' | 'compactionFilter'>> & {
+  compactionFilter: EngineOptions['compactionFilter'];
   vfs: Vfs;
   clock: Clock;
   rand: Rand;
@@ -98,6 +103,7 @@ function resolveOptions(o: EngineOptions): ResolvedOptions {
     durability: o.durability ?? 'sync',
     executor: o.executor ?? (vfs instanceof RealVfs ? 'worker' : 'inline'),
     autoCompact: o.autoCompact ?? true,
+    compactionFilter: o.compactionFilter,
     writeStallMsMax: o.writeStallMsMax ?? limits.WRITE_STALL_MS_MAX,
     clock: o.clock ?? systemClock,
     rand: o.rand ?? systemRand,
@@ -174,7 +180,7 @@ export class Engine {
     this.logNumber = recovered.logNumber;
     this.lastSequence = recovered.lastSequence;
     this.visibleSequence = recovered.lastSequence;
-    this.mem = new Memtable(opts.rand);
+    this.mem = new Memtable(opts.rand, memtableFilterBytes(opts.memtableBytes));
   }
 
   /** Opens (creating if needed) the store in `options.dir`, recovering from any crash. */
@@ -246,18 +252,34 @@ export class Engine {
   }
 
   private apply(mem: Memtable, record: Buffer): void {
-    const batch = decodeBatch(record);
-    assert(batch, 'admitted batch does not decode');
-    let sequence = batch.baseSequence;
-    for (const e of batch.entries) {
-      if (e.op === BatchOp.DeleteRange) {
-        mem.addRangeTombstone(e.key, e.value, sequence);
+    // Straight from the record: no decoded entry objects, no Buffer per key or value.
+    const cursor = BatchCursor.open(record);
+    assert(cursor, 'admitted batch does not decode');
+    let sequence = cursor.baseSequence;
+    while (cursor.next()) {
+      if (cursor.op === BatchOp.DeleteRange) {
+        mem.addRangeTombstone(
+          record.subarray(cursor.keyOffset, cursor.keyOffset + cursor.keyLength),
+          record.subarray(cursor.valueOffset, cursor.valueOffset + cursor.valueLength),
+          sequence,
+        );
         this.tombstoneCache = undefined;
       } else {
-        mem.add(e.key, sequence, e.op === BatchOp.Put ? EntryKind.Put : EntryKind.Delete, e.value);
+        const kind = cursor.op === BatchOp.Put ? EntryKind.Put : EntryKind.Delete;
+        mem.addFrom(
+          record,
+          cursor.keyOffset,
+          cursor.keyLength,
+          sequence,
+          kind,
+          record,
+          cursor.valueOffset,
+          cursor.valueLength,
+        );
       }
       sequence++;
     }
+    assert(!cursor.malformed, 'admitted batch does not decode');
     if (sequence - 1 > this.visibleSequence) this.visibleSequence = sequence - 1;
   }
 
@@ -340,7 +362,7 @@ export class Engine {
     await this.wal.close().catch(() => undefined);
     if (!this.mem.isEmpty) {
       this.immutables.push({ mem: this.mem, walNumber: this.walNumber });
-      this.mem = new Memtable(this.opts.rand);
+      this.mem = new Memtable(this.opts.rand, memtableFilterBytes(this.opts.memtableBytes));
     }
     this.wal = wal;
     this.walNumber = number;
@@ -353,19 +375,26 @@ export class Engine {
   /** The value of `key` at `snapshot` (default: latest), or undefined. Synchronous. */
   get(key: Uint8Array, snapshot?: Snapshot): Buffer | undefined {
     const sequence = snapshot?.sequence ?? this.visibleSequence;
-    const entry = this.findEntry(key, sequence);
+    // Memtables, newest first, without iterators or a seek target: most reads of recent data end here.
+    let mem = this.mem;
+    for (let i = this.immutables.length; ; ) {
+      const ref = mem.find(key, sequence);
+      if (ref !== 0) {
+        if (mem.kindAt(ref) !== EntryKind.Put) return undefined;
+        if (this.rangeTombstones().covers(key, mem.sequenceAt(ref), sequence)) return undefined;
+        return mem.valueAt(ref);
+      }
+      if (--i < 0) break;
+      mem = (this.immutables[i] as FrozenMemtable).mem;
+    }
+    const entry = this.findInTables(key, sequence);
     if (!entry || kindOf(entry.key) !== EntryKind.Put) return undefined;
     if (this.rangeTombstones().covers(key, sequenceOf(entry.key), sequence)) return undefined;
     return entry.value;
   }
 
-  private findEntry(key: Uint8Array, sequence: number): { key: Buffer; value: Buffer } | undefined {
-    const target = seekTarget(key, sequence);
-    for (const mem of this.memtablesNewestFirst()) {
-      const it = mem.newIterator();
-      it.seek(target);
-      if (it.valid() && userKeyOf(it.key()).equals(key)) return { key: it.key(), value: it.value() };
-    }
+  /** The newest entry of `key` visible at `sequence` in the SSTables of the current version. */
+  private findInTables(key: Uint8Array, sequence: number): { key: Buffer; value: Buffer } | undefined {
     const v = this.version;
     for (const f of v.levels[0] ?? []) {
       if (!fileContains(f, key)) continue;
@@ -532,6 +561,8 @@ export class Engine {
     const count = Math.ceil(inputBytes / this.opts.targetFileBytes) * 2 + 4;
     const numbers = Array.from({ length: count }, () => this.reserveFileNumber());
     const spec = this.jobSpec(false, numbers, this.opts.targetFileBytes, outputLevel);
+    const filter = this.opts.compactionFilter?.();
+    if (filter) spec.filter = { ...filter, versionsComplete: this.sees(inputs, outputLevel) };
     try {
       const result = await this.executor.compact(
         spec,
@@ -550,6 +581,24 @@ export class Engine {
       for (const n of numbers) this.reservedFileNumbers.delete(n);
     }
     await this.deleteObsoleteFiles();
+  }
+
+  /**
+   * Whether a compaction of `inputs` into `outputLevel` sees every readable version in its key
+   * range: no deeper file overlaps it and no range tombstone outside its inputs touches it.
+   */
+  private sees(inputs: readonly FileMeta[], outputLevel: number): boolean {
+    const [lo, hi] = userExtent(inputs);
+    for (let level = outputLevel + 1; level < this.version.levels.length; level++) {
+      if (this.version.overlapping(level, lo, hi).length > 0) return false;
+    }
+    const inside = new Set(inputs.map((f) => f.fileNumber));
+    const touches = (t: RangeTombstone) => Buffer.compare(t.start, hi) <= 0 && Buffer.compare(t.end, lo) > 0;
+    for (const m of this.memtablesNewestFirst()) if (m.rangeTombstones.some(touches)) return false;
+    for (const f of this.version.levels.flat()) {
+      if (!inside.has(f.fileNumber) && this.tables.reader(f).rangeTombstones.some(touches)) return false;
+    }
+    return true;
   }
 
   private jobSpec(

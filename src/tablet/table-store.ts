@@ -24,10 +24,13 @@ import { WriteBatch } from '../storage/write-batch.js';
 import { Catalog, makeSchema, type TableRecord } from './catalog.js';
 import { DATA_START_KEY, readRawRows } from './row-reader.js';
 import { BigtableTablet } from './tablet.js';
+import type { CompactionFilterSpec } from '../storage/compaction-filter.js';
+import { GC_FILTER_MODULE, type GcFilterConfig } from './gc-compaction-filter.js';
 import type { FamilyModification, FamilySchema, TableSchema, TableStore, Tablet } from './table-store-api.js';
 
 /** An engine key above every cell key: row keys are at most ROW_KEY_BYTES_MAX bytes. */
 export const DATA_END_KEY = Buffer.alloc(ROW_KEY_BYTES_MAX + 1, 0xff);
+const MICROS_PER_MS = 1000;
 /** Rows per write batch when purging a dropped family. */
 const PURGE_BATCH_ROWS = 1000;
 
@@ -95,8 +98,25 @@ class LocalTableStore implements TableStore {
   }
 
   private async openTable(record: TableRecord): Promise<OpenTable> {
-    const engine = await Engine.open({ ...this.options.engine, dir: joinPath(this.tablesDir(), record.dirName) });
-    return { record, engine, tablet: new BigtableTablet(engine, record.schema, this.clock) };
+    const holder: { table?: OpenTable } = {};
+    const engine = await Engine.open({
+      ...this.options.engine,
+      dir: joinPath(this.tablesDir(), record.dirName),
+      compactionFilter: () => holder.table && this.gcFilter(holder.table.record.schema),
+    });
+    holder.table = { record, engine, tablet: new BigtableTablet(engine, record.schema, this.clock) };
+    return holder.table;
+  }
+
+  /** The compaction filter that removes what the table's GC rules make eligible. */
+  private gcFilter(schema: TableSchema): CompactionFilterSpec | undefined {
+    const families = [...schema.families.values()].filter((f) => f.gcRule !== undefined);
+    if (families.length === 0) return undefined;
+    const config: GcFilterConfig = {
+      families: families.map((f) => [f.name, f.gcRule ?? null] as const),
+      nowMicros: Math.floor(this.clock.nowMs()) * MICROS_PER_MS,
+    };
+    return { module: GC_FILTER_MODULE, config };
   }
 
   /** Runs admin operations one at a time. */
