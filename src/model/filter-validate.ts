@@ -178,9 +178,12 @@ function validateLeaf(filter: RowFilter, kind: RowFilterKind, field: string): vo
       validateProbability(filter.rowSampleFilter, field);
       return;
     case 'cellsPerRowOffsetFilter':
+      validateCount(filter[kind], field, 0);
+      return;
     case 'cellsPerRowLimitFilter':
     case 'cellsPerColumnLimitFilter':
-      validateCount(filter[kind], field);
+      // A limit of zero would match nothing; Cloud Bigtable rejects it.
+      validateCount(filter[kind], field, 1);
       return;
     case 'applyLabelTransformer':
       validateLabel(filter.applyLabelTransformer ?? '', field);
@@ -221,9 +224,9 @@ function validateProbability(p: unknown, field: string): void {
   }
 }
 
-function validateCount(n: unknown, field: string): void {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-    throw errors.invalidArgument('cell count must be a non-negative integer', { field, value: String(n) });
+function validateCount(n: unknown, field: string, min: number): void {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
+    throw errors.invalidArgument('cell count out of range', { field, value: String(n), min });
   }
 }
 

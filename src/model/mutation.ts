@@ -172,6 +172,11 @@ export function validateMutation(m: Mutation, field: string): ValidMutation {
       const f = `${field}.delete_from_column`;
       const d = m.deleteFromColumn ?? {};
       const range = timestampRangeBounds(d.timeRange ?? {}, `${f}.time_range`);
+      if (range.endMicros !== undefined && range.endMicros <= range.startMicros) {
+        throw errors.invalidArgument('timestamp range is empty: start must be before end', {
+          field: `${f}.time_range`,
+        });
+      }
       for (const bound of [range.startMicros, range.endMicros]) {
         if (bound !== undefined && bound % TIMESTAMP_GRANULARITY_MICROS !== 0) {
           throw errors.invalidArgument('timestamp range must have millisecond granularity', {

