@@ -126,6 +126,8 @@ export interface EngineStats {
   levelFiles: number[];
   levelBytes: number[];
   memtableBytes: number;
+  /** Point entries and range tombstones in the active and frozen memtables. */
+  memtableEntries: number;
   immutableMemtables: number;
   flushes: number;
   compactions: number;
@@ -745,6 +747,7 @@ export class Engine {
       levelFiles: levels.map((f) => f.length),
       levelBytes: levels.map((_, l) => this.version.levelBytes(l)),
       memtableBytes: this.mem.approximateBytes,
+      memtableEntries: this.memtablesNewestFirst().reduce((n, m) => n + m.entryCount + m.rangeTombstones.length, 0),
       immutableMemtables: this.immutables.length,
       ...this.counters,
       lastSequence: this.visibleSequence,

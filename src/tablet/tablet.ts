@@ -19,9 +19,9 @@ import type { Engine } from '../storage/engine.js';
 import { WriteBatch } from '../storage/write-batch.js';
 import { type ReadContext, readRows, selectionRanges } from './row-reader.js';
 import { RowLocks } from './row-locks.js';
-import type { ReadRowsQuery, RowKeySample, TableSchema, Tablet } from './table-store-api.js';
+import type { ReadRowsQuery, RowKeySample, RowMutations, TableSchema, Tablet } from './table-store-api.js';
 import { TimestampOracle } from './timestamp-oracle.js';
-import { CELL_VALUE_BYTES_MAX } from '../common/limits.js';
+import { CELL_VALUE_BYTES_MAX, MUTATE_ROWS_BATCH_BYTES_TARGET } from '../common/limits.js';
 
 /** Metadata key holding the timestamp reservation (u64 big-endian micros). */
 export const TIMESTAMP_RESERVATION_KEY = Buffer.from('\x00\x01timestamp-reservation', 'latin1');
@@ -57,6 +57,29 @@ export class BigtableTablet implements Tablet {
 
   mutateRow(rowKey: Buffer, mutations: readonly ValidMutation[]): Promise<void> {
     return this.locks.write(rowKey, () => this.writeRow(rowKey, mutations));
+  }
+
+  /**
+   * Applies many rows' mutations with as few engine batches as possible: every valid entry goes
+   * into one WriteBatch (a new one past MUTATE_ROWS_BATCH_BYTES_TARGET; an entry is never split, so
+   * each row stays atomic), and entries for one row keep their order. Rows with an exclusive
+   * operation in flight go into a second group of batches that waits for those operations.
+   */
+  async mutateRows(entries: readonly RowMutations[]): Promise<unknown[]> {
+    const outcomes: unknown[] = new Array(entries.length).fill(undefined);
+    const free: number[] = [];
+    const blocked: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      (this.locks.hasExclusive((entries[i] as RowMutations).rowKey) ? blocked : free).push(i);
+    }
+    const writes: Promise<void>[] = [];
+    for (const group of [free, blocked]) {
+      if (group.length === 0) continue;
+      const keys = group.map((i) => (entries[i] as RowMutations).rowKey);
+      writes.push(this.locks.writeMany(keys, () => this.writeEntries(entries, group, outcomes)));
+    }
+    await Promise.all(writes);
+    return outcomes;
   }
 
   readRows(query: ReadRowsQuery): Generator<RowCells, void, undefined> {
@@ -118,7 +141,7 @@ export class BigtableTablet implements Tablet {
 
   sampleRowKeys(): RowKeySample[] {
     const s = this.engine.stats();
-    const bytes = s.levelBytes.reduce((a, b) => a + b, 0) + s.memtableBytes;
+    const bytes = s.levelBytes.reduce((a, b) => a + b, 0) + (s.memtableEntries > 0 ? s.memtableBytes : 0);
     // The last sample is the empty key: the end of the table.
     return [{ rowKey: Buffer.alloc(0), offsetBytes: bytes }];
   }
@@ -150,6 +173,57 @@ export class BigtableTablet implements Tablet {
   private async writeRow(rowKey: Buffer, mutations: readonly ValidMutation[]): Promise<void> {
     const batch = new WriteBatch();
     for (const m of mutations) this.addMutation(batch, rowKey, m);
+    await this.commitBatch(batch);
+  }
+
+  /**
+   * Writes `entries[i]` for each i of `indices`, in order, in batches of about
+   * MUTATE_ROWS_BATCH_BYTES_TARGET; records each entry's failure in `outcomes[i]`.
+   */
+  private async writeEntries(entries: readonly RowMutations[], indices: readonly number[], outcomes: unknown[]): Promise<void> {
+    const commits: Promise<void>[] = [];
+    let batch = new WriteBatch();
+    let members: number[] = [];
+    const commit = () => {
+      if (members.length === 0) return;
+      const failed = members;
+      commits.push(
+        this.commitBatch(batch).catch((err: unknown) => {
+          for (const i of failed) outcomes[i] = err;
+        }),
+      );
+      batch = new WriteBatch();
+      members = [];
+    };
+    for (const i of indices) {
+      const entry = entries[i] as RowMutations;
+      try {
+        for (const m of entry.mutations) if (m.kind !== 'deleteFromRow') this.requireFamily(m.family);
+        for (const m of entry.mutations) this.addMutation(batch, entry.rowKey, m);
+      } catch (err) {
+        // Only reachable if the batch itself refused an operation: drop the entry's partial
+        // operations by rebuilding the batch from the entries already in it.
+        outcomes[i] = err;
+        if (batch.count > 0) batch = this.rebuildBatch(entries, members);
+        continue;
+      }
+      members.push(i);
+      if (batch.byteSize >= MUTATE_ROWS_BATCH_BYTES_TARGET) commit();
+    }
+    commit();
+    await Promise.all(commits);
+  }
+
+  private rebuildBatch(entries: readonly RowMutations[], members: readonly number[]): WriteBatch {
+    const batch = new WriteBatch();
+    for (const i of members) {
+      const entry = entries[i] as RowMutations;
+      for (const m of entry.mutations) this.addMutation(batch, entry.rowKey, m);
+    }
+    return batch;
+  }
+
+  private async commitBatch(batch: WriteBatch): Promise<void> {
     if (batch.count === 0) return;
     try {
       await this.engine.write(batch);
