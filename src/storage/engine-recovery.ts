@@ -8,7 +8,7 @@ import { errors } from '../common/errors.js';
 import type { CompactionResult, CompactionSpec } from './compaction-job.js';
 import type { ResolvedOptions } from './engine.js';
 import { packEntries } from './entry-chunks.js';
-import { parseFileName, walFileName } from './file-names.js';
+import { manifestFileName, parseFileName, walFileName } from './file-names.js';
 import { EntryKind, type RangeTombstone, SEQUENCE_MAX } from './internal-key.js';
 import { readLogRecords } from './log-reader.js';
 import { ManifestStore } from './manifest-store.js';
@@ -37,6 +37,8 @@ type FlushFn = (
 ) => Promise<CompactionResult>;
 
 interface ManifestState {
+  /** Path of the manifest the state was read from (undefined for a new store). */
+  manifestPath?: string;
   version: Version;
   logNumber: number;
   nextFileNumber: number;
@@ -60,8 +62,14 @@ async function readManifestState(opts: ResolvedOptions, names: string[]): Promis
     }
     return { version: Version.empty(), logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
   }
-  const { edits } = await ManifestStore.recover(opts.vfs, opts.dir);
-  const state: ManifestState = { version: Version.empty(), logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
+  const { edits, manifestNumber } = await ManifestStore.recover(opts.vfs, opts.dir);
+  const state: ManifestState = {
+    manifestPath: joinPath(opts.dir, manifestFileName(manifestNumber)),
+    version: Version.empty(),
+    logNumber: 0,
+    nextFileNumber: 1,
+    lastSequence: 0,
+  };
   for (const edit of edits) {
     state.version = state.version.apply(edit);
     if (edit.logNumber !== undefined) state.logNumber = edit.logNumber;
@@ -118,9 +126,11 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
       const expected = replayed === undefined ? state.lastSequence + 1 : replayed + 1;
       const gap = replayed === undefined ? batch.baseSequence > expected : batch.baseSequence !== expected;
       if (gap) {
+        // Either this log lost records or the manifest lost an edit: name both files.
         throw errors.dataLoss('write-ahead log does not continue the recorded sequence', {
           path,
           offset,
+          manifest: state.manifestPath ?? 'none',
           expected,
           found: batch.baseSequence,
         });
