@@ -13,7 +13,9 @@
  * h2load posts one prebuilt body per invocation, so each h2load workload runs one invocation per
  * body over BODIES distinct bodies (distinct random keys), back to back; see
  * test/support/api-h2load.ts. Reads therefore cycle over BODIES random keys, not a fresh key per
- * request. Each server runs alone (one is stopped before the other starts). Tabula's peak RSS is
+ * request. After each write workload the bench reads back the rows of its last body and fails
+ * unless they hold the values written (h2load cannot see a MutateRows entry's status). Each server
+ * runs alone (one is stopped before the other starts). Tabula's peak RSS is
  * VmHWM of its process. Figures are medians over `--runs` runs (default 1; PERFORMANCE.md wants ≥ 3
  * for quoted figures). The last stdout line is one JSON object of Tabula/emulator ratios.
  *
@@ -33,6 +35,7 @@ import {
   connectTableAdmin,
   createTable,
   type Message,
+  readRows,
   tableName,
 } from '../test/support/api-client.js';
 import { grpcCall, H2LOAD_PATH, type H2loadResult, runH2load } from '../test/support/api-h2load.js';
@@ -122,32 +125,74 @@ function randomValue(rand: SeededRand): Buffer {
   return value;
 }
 
-/** The request bodies of the h2load workloads: the same on both servers. */
+/** One row write of a workload: its key and the 1 KB value it sets. */
+interface RowWrite {
+  rowKey: Buffer;
+  value: Buffer;
+}
+
+/**
+ * The request bodies of the h2load workloads: the same on both servers. `lastWrites` are the rows
+ * the last body of each write workload sets; since bodies run in order, each row must hold its
+ * value once the workload is done (checked by `verifyWrites`).
+ */
 function buildBodies(options: Options) {
   const rand = new SeededRand(SEED);
   const name = tableName(TABLE_ID);
   const randomKey = () => rowKey(rand.int(options.rows));
   const batchCount = Math.max(1, options.bodies / BATCH_BODIES_DIVISOR);
-  const mutateRows = Array.from({ length: batchCount }, () =>
+  const batches: RowWrite[][] = Array.from({ length: batchCount }, () =>
+    Array.from({ length: BATCH_ROWS }, () => ({ rowKey: randomKey(), value: randomValue(rand) })),
+  );
+  const singles: RowWrite[] = Array.from({ length: options.bodies }, () => ({
+    rowKey: randomKey(),
+    value: randomValue(rand),
+  }));
+  const mutateRows = batches.map((batch) =>
     serializer('MutateRows')({
       tableName: name,
-      entries: Array.from({ length: BATCH_ROWS }, () => ({
-        rowKey: randomKey(),
-        mutations: [setCellMutation(randomValue(rand))],
-      })),
+      entries: batch.map((w) => ({ rowKey: w.rowKey, mutations: [setCellMutation(w.value)] })),
     }),
   );
-  const mutateRow = Array.from({ length: options.bodies }, () =>
-    serializer('MutateRow')({
-      tableName: name,
-      rowKey: randomKey(),
-      mutations: [setCellMutation(randomValue(rand))],
-    }),
+  const mutateRow = singles.map((w) =>
+    serializer('MutateRow')({ tableName: name, rowKey: w.rowKey, mutations: [setCellMutation(w.value)] }),
   );
   const readRow = Array.from({ length: options.bodies }, () =>
     serializer('ReadRows')({ tableName: name, rows: { rowKeys: [randomKey()] }, rowsLimit: '1' }),
   );
-  return { mutateRows, mutateRow, readRow };
+  const lastBatch = batches[batches.length - 1] as RowWrite[];
+  // A row the batch sets twice holds its later value.
+  const lastWrites = new Map(lastBatch.map((w) => [w.rowKey.toString('latin1'), w]));
+  return {
+    mutateRows,
+    mutateRow,
+    readRow,
+    lastWrites: {
+      mutateRows: [...lastWrites.values()],
+      mutateRow: [singles[singles.length - 1] as RowWrite],
+    },
+  };
+}
+
+/**
+ * Reads back `writes` and fails the bench unless each row holds the value written: h2load sees
+ * only HTTP status and response sizes, and a MutateRows response reports a failed entry inside an
+ * OK call, so this proves the writes the figures count were applied.
+ */
+async function verifyWrites(address: string, workload: string, writes: RowWrite[]): Promise<void> {
+  const data = connectData(address);
+  try {
+    const rows = await readRows(data, TABLE_ID, { rows: { rowKeys: writes.map((w) => w.rowKey) } });
+    const byKey = new Map(rows.map((r) => [r.key.toString('latin1'), r]));
+    for (const w of writes) {
+      const cell = byKey.get(w.rowKey.toString('latin1'))?.cells[0];
+      if (cell === undefined || !cell.value.equals(w.value)) {
+        throw new Error(`${workload}: row ${w.rowKey.toString('latin1')} does not hold the value written`);
+      }
+    }
+  } finally {
+    data.close();
+  }
 }
 
 /** Creates the table and writes `rows` rows of 1 KB in MutateRows batches, several in flight. */
@@ -237,31 +282,35 @@ async function benchTarget(target: Target, options: Options, bodies: ReturnType<
     await grpcCall(server.address, `/${SERVICE}/MutateRow`, bodies.mutateRow[0] as Buffer);
     await grpcCall(server.address, `/${SERVICE}/ReadRows`, bodies.readRow[0] as Buffer);
     await grpcCall(server.address, `/${SERVICE}/MutateRows`, bodies.mutateRows[0] as Buffer);
+    const mutateRowsFigure = h2loadFigure(
+      runH2load(
+        job(
+          'MutateRows',
+          bodies.mutateRows,
+          BATCH_REQUESTS_PER_BODY,
+          BATCH_STREAMS,
+          WRITE_RESPONSE_BYTES_MIN,
+        ),
+      ),
+      BATCH_ROWS,
+    );
+    await verifyWrites(server.address, 'mutateRows', bodies.lastWrites.mutateRows);
+    const mutateRowFigure = h2loadFigure(
+      runH2load(
+        job(
+          'MutateRow',
+          bodies.mutateRow,
+          SINGLE_REQUESTS_PER_BODY,
+          SINGLE_STREAMS,
+          WRITE_RESPONSE_BYTES_MIN,
+        ),
+      ),
+      1,
+    );
+    await verifyWrites(server.address, 'mutateRow', bodies.lastWrites.mutateRow);
     const figures = {
-      mutateRows: h2loadFigure(
-        runH2load(
-          job(
-            'MutateRows',
-            bodies.mutateRows,
-            BATCH_REQUESTS_PER_BODY,
-            BATCH_STREAMS,
-            WRITE_RESPONSE_BYTES_MIN,
-          ),
-        ),
-        BATCH_ROWS,
-      ),
-      mutateRow: h2loadFigure(
-        runH2load(
-          job(
-            'MutateRow',
-            bodies.mutateRow,
-            SINGLE_REQUESTS_PER_BODY,
-            SINGLE_STREAMS,
-            WRITE_RESPONSE_BYTES_MIN,
-          ),
-        ),
-        1,
-      ),
+      mutateRows: mutateRowsFigure,
+      mutateRow: mutateRowFigure,
       readRow: h2loadFigure(
         runH2load(
           job('ReadRows', bodies.readRow, SINGLE_REQUESTS_PER_BODY, SINGLE_STREAMS, READ_RESPONSE_BYTES_MIN),

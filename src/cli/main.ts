@@ -4,18 +4,35 @@
  * serves the Cloud Bigtable v2 API on `--host:--port` until SIGINT/SIGTERM, then stops the server
  * gracefully, closes the store and exits 0 (a second signal exits at once with 1). `status` prints
  * the tables of a store and exits. Options may also come from `--config FILE`, a JSON object with
- * the same keys (`host`, `port`, `data`); flags given on the command line win over the file.
- * Exit codes: 0 success, 1 a store or server error, 2 a usage error.
+ * the same keys (`host`, `port`, `httpPort`, `data`, `logLevel`); flags given on the command line
+ * win over the file. Exit codes: 0 success, 1 a store or server error, 2 a usage error.
+ *
+ * `serve` writes its log as JSON lines (pino) on standard output, at `--log-level`; the lines
+ * meant for a person (how to point clients at the server) go to standard error. It also serves
+ * the web console and `/metrics` on `--host:--http-port`; when the default HTTP port is taken the
+ * server runs without them (with a warning), while an explicit `--http-port` must bind.
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { TabulaError } from '../common/errors.js';
+import {
+  createLogger,
+  isLogLevel,
+  LOG_LEVEL_DEFAULT,
+  LOG_LEVELS,
+  type Logger,
+  type LogLevel,
+} from '../common/logger.js';
+import { createMetricsRegistry } from '../common/metrics.js';
+import { RpcObserver, setProcessRpcObserver } from '../server/observability.js';
 import { startServer } from '../server/server.js';
 import { openTableStore } from '../tablet/table-store.js';
+import { type RunningConsole, startConsole } from '../web/console-server.js';
 
 const DATA_DIR_DEFAULT = './tabula-data';
 const HOST_DEFAULT = '127.0.0.1';
 const PORT_DEFAULT = 8086;
+const HTTP_PORT_DEFAULT = 8087;
 const PORT_MAX = 65_535;
 const EXIT_OK = 0;
 const EXIT_STORE_ERROR = 1;
@@ -25,11 +42,14 @@ const EXIT_USAGE = 2;
 interface ServeOptions {
   host: string;
   port: number;
+  httpPort: number;
   data: string;
+  logLevel: LogLevel;
   config?: string;
 }
 
-const CONFIG_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'data']);
+type ConfigKey = 'host' | 'port' | 'httpPort' | 'data' | 'logLevel';
+const CONFIG_KEYS: ReadonlySet<string> = new Set<ConfigKey>(['host', 'port', 'httpPort', 'data', 'logLevel']);
 
 function nonEmpty(value: string): string {
   if (value.length === 0) throw new InvalidArgumentError('must not be empty');
@@ -44,12 +64,17 @@ function portNumber(value: string | number): number {
   return port;
 }
 
+function logLevel(value: string): LogLevel {
+  if (!isLogLevel(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
+  return value;
+}
+
 function usageError(message: string): never {
   console.error(`tabula: ${message}`);
   process.exit(EXIT_USAGE);
 }
 
-/** Reads `--config FILE`: a JSON object with only the keys host, port and data. */
+/** Reads `--config FILE`: a JSON object with only the keys of CONFIG_KEYS. */
 function readConfig(path: string): Partial<ServeOptions> {
   let parsed: unknown;
   try {
@@ -64,9 +89,10 @@ function readConfig(path: string): Partial<ServeOptions> {
   for (const [key, value] of Object.entries(parsed)) {
     if (!CONFIG_KEYS.has(key)) usageError(`config file ${path}: unknown key ${JSON.stringify(key)}`);
     try {
-      if (key === 'port') out.port = portNumber(value as number);
-      else if (typeof value === 'string') out[key as 'host' | 'data'] = nonEmpty(value);
-      else throw new InvalidArgumentError('must be a string');
+      if (key === 'port' || key === 'httpPort') out[key] = portNumber(value as number);
+      else if (typeof value !== 'string') throw new InvalidArgumentError('must be a string');
+      else if (key === 'logLevel') out.logLevel = logLevel(value);
+      else out[key as 'host' | 'data'] = nonEmpty(value);
     } catch (err) {
       usageError(`config file ${path}: ${key} ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -78,9 +104,16 @@ function readConfig(path: string): Partial<ServeOptions> {
 function mergeOptions(flags: ServeOptions, command: Command): ServeOptions {
   if (flags.config === undefined) return flags;
   const config = readConfig(flags.config);
-  const pick = <K extends 'host' | 'port' | 'data'>(key: K): ServeOptions[K] =>
+  const pick = <K extends ConfigKey>(key: K): ServeOptions[K] =>
     command.getOptionValueSource(key) === 'cli' ? flags[key] : (config[key] ?? flags[key]);
-  return { host: pick('host'), port: pick('port'), data: pick('data') };
+  return {
+    host: pick('host'),
+    port: pick('port'),
+    httpPort: pick('httpPort'),
+    data: pick('data'),
+    logLevel: pick('logLevel'),
+    config: flags.config,
+  };
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -99,25 +132,68 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * Starts the console, unless the HTTP port is the default and taken: then the server runs
+ * without it (logged), since the default was not the user's choice.
+ */
+async function startConsoleIfFree(
+  options: ServeOptions,
+  command: Command,
+  start: (port: number) => Promise<RunningConsole>,
+  log: Logger,
+): Promise<RunningConsole | undefined> {
+  try {
+    return await start(options.httpPort);
+  } catch (err) {
+    const explicit =
+      command.getOptionValueSource('httpPort') === 'cli' || options.httpPort !== HTTP_PORT_DEFAULT;
+    if (explicit || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    log.warn(
+      { httpPort: options.httpPort, err },
+      'http port in use; serving without the web console and /metrics',
+    );
+    return undefined;
+  }
+}
+
 async function serve(flags: ServeOptions, command: Command): Promise<void> {
   const options = mergeOptions(flags, command);
   process.title = `tabula serve --data ${options.data}`;
+  const log = createLogger({ level: options.logLevel, base: { service: 'tabula' } });
+  // The effective configuration, field by field: it holds no secrets today; keep new ones out.
+  const { host, port, httpPort, data, logLevel: level, config } = options;
+  log.info(
+    { config: { host, port, httpPort, data, logLevel: level, configFile: config ?? null } },
+    'starting',
+  );
+  const observer = new RpcObserver({ logger: log, registry: createMetricsRegistry() });
+  setProcessRpcObserver(observer);
   const store = await openTableStore({ dir: options.data });
   let server: Awaited<ReturnType<typeof startServer>>;
+  let web: RunningConsole | undefined;
   try {
-    server = await startServer({ host: options.host, port: options.port, store });
+    const onInternalError = (err: unknown, method: string) =>
+      log.error({ component: 'rpc', method, err }, 'internal error in rpc handler');
+    server = await startServer({ host, port, store, onInternalError });
+    const start = (p: number) => startConsole({ host, port: p, store, observer, logger: log });
+    web = await startConsoleIfFree(options, command, start, log).catch(async (err) => {
+      await server.close();
+      throw err;
+    });
   } catch (err) {
     await store.close();
     throw err;
   }
-  console.log(`tabula serving the Cloud Bigtable API on ${server.address} (data: ${options.data})`);
-  console.log('point clients at it with:');
-  console.log(`export BIGTABLE_EMULATOR_HOST=${server.address}`);
+  log.info({ address: server.address, consoleUrl: web?.url ?? null, data }, 'serving the Cloud Bigtable API');
+  console.error('point clients at it with:');
+  console.error(`export BIGTABLE_EMULATOR_HOST=${server.address}`);
+  if (web) console.error(`web console: ${web.url}/`);
   const signal = await waitForSignal();
-  console.log(`${signal} received; shutting down`);
+  log.info({ signal }, 'shutting down');
+  await web?.close();
   await server.close();
   await store.close();
-  console.log('closed cleanly');
+  log.info({}, 'closed cleanly');
   process.exit(EXIT_OK);
 }
 
@@ -145,8 +221,15 @@ program
   .description('serve the Cloud Bigtable API on the store until interrupted')
   .option('--host <host>', 'interface to listen on', nonEmpty, HOST_DEFAULT)
   .option('--port <port>', 'port to listen on (0: any free port)', portNumber, PORT_DEFAULT)
+  .option(
+    '--http-port <port>',
+    'port of the web console and /metrics, on --host',
+    portNumber,
+    HTTP_PORT_DEFAULT,
+  )
   .option('--data <dir>', 'data directory', nonEmpty, DATA_DIR_DEFAULT)
-  .option('--config <file>', 'JSON file with host, port and data; flags override it')
+  .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, logLevel, LOG_LEVEL_DEFAULT)
+  .option('--config <file>', 'JSON file with host, port, httpPort, data and logLevel; flags override it')
   .action(serve);
 program
   .command('status')

@@ -109,3 +109,14 @@ export const READ_ROWS_CHUNK_VALUE_BYTES_MAX = 1024 * 1024;
 export const READ_ROWS_RESPONSE_BYTES_TARGET = 1024 * 1024;
 /** Longest a graceful shutdown waits for calls in flight before cancelling them. */
 export const SERVER_SHUTDOWN_GRACE_MS = 5_000;
+/**
+ * Encoded bytes of one engine write batch built from a MutateRows request before the next entries
+ * start a new batch (an entry is never split). Batches of one request commit concurrently and share
+ * WAL syncs; the bound keeps each within the engine's group commit (GROUP_COMMIT_BYTES_MAX).
+ */
+export const MUTATE_ROWS_BATCH_BYTES_TARGET = 1024 * 1024;
+/**
+ * Bytes of chunks in the first ReadRowsResponse of a read; each next response targets twice the
+ * previous, up to READ_ROWS_RESPONSE_BYTES_TARGET, so a scan's first rows leave early.
+ */
+export const READ_ROWS_FIRST_RESPONSE_BYTES_TARGET = 32 * 1024;

@@ -9,16 +9,21 @@
  */
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { errors } from '../common/errors.js';
-import { READ_ROWS_CHUNK_VALUE_BYTES_MAX, READ_ROWS_RESPONSE_BYTES_TARGET } from '../common/limits.js';
+import {
+  READ_ROWS_CHUNK_VALUE_BYTES_MAX,
+  READ_ROWS_FIRST_RESPONSE_BYTES_TARGET,
+  READ_ROWS_RESPONSE_BYTES_TARGET,
+} from '../common/limits.js';
 import type { ValidMutation } from '../model/mutation.js';
 import { validateMutations, validateRowKey } from '../model/mutation.js';
 import type { Mutation, ReadModifyWriteRule, RowFilter, RowRange } from '../model/proto-types.js';
 import { validateReadModifyWriteRules } from '../model/read-modify-write.js';
 import type { Cell, RowCells } from '../model/row-cells.js';
-import type { TableStore, Tablet } from '../tablet/table-store-api.js';
+import type { RowMutations, TableStore, Tablet } from '../tablet/table-store-api.js';
 import type { MutateRowsEntry, ReadRowsRequest } from './data-requests.js';
 import { compileRequestFilter, readRowsQuery, validateMutateRowsEntries } from './data-requests.js';
 import { readRowsResponses } from './read-rows-chunker.js';
+import { encodedReadRowsResponses } from './read-rows-encoder.js';
 import type { DataRequestNames } from './request-names.js';
 import { dataRequestTable, parseInstanceName } from './request-names.js';
 import type { ServiceRpcs } from './rpc-handlers.js';
@@ -28,6 +33,9 @@ import { writeWithBackpressure } from './stream-writer.js';
 
 /** Fully qualified name of the data service. */
 export const DATA_SERVICE_NAME = 'google.bigtable.v2.Bigtable';
+
+/** google.rpc.Status of an applied MutateRows entry (shared: the encoder only reads it). */
+const OK_STATUS = Object.freeze({ code: 0, message: '' });
 
 interface MutateRowRequest extends DataRequestNames {
   rowKey?: Buffer;
@@ -97,10 +105,11 @@ async function readRows(
     {
       chunkValueBytesMax: READ_ROWS_CHUNK_VALUE_BYTES_MAX,
       responseBytesTarget: READ_ROWS_RESPONSE_BYTES_TARGET,
+      firstResponseBytesTarget: READ_ROWS_FIRST_RESPONSE_BYTES_TARGET,
       rowsLimit: query.rowsLimit,
     },
   );
-  await writeWithBackpressure(call, responses);
+  await writeWithBackpressure(call, encodedReadRowsResponses(responses));
 }
 
 async function sampleRowKeys(
@@ -127,8 +136,8 @@ async function mutateRow(store: TableStore, request: MutateRowRequest): Promise<
 }
 
 /**
- * Applies valid entries concurrently (so one durable commit can cover many), except that entries
- * for the same row apply in request order. Each entry's status is its own outcome.
+ * Applies the valid entries through one `Tablet.mutateRows` (one engine batch for the request, so
+ * one WAL record and one durable commit); each entry's status is its own outcome.
  */
 async function mutateRows(
   store: TableStore,
@@ -139,24 +148,20 @@ async function mutateRows(
   const tablet = tabletFor(store, request);
   const entries = validateMutateRowsEntries(request.entries);
   const method = `${DATA_SERVICE_NAME}.MutateRows`;
-  const lastByRow = new Map<string, Promise<unknown>>();
-  const outcomes = entries.map(async (entry, index) => {
+  const valid: RowMutations[] = [];
+  const validIndex: number[] = [];
+  const results = entries.map((entry, index) => {
     if (!entry.ok) return { index, status: toRpcStatus(entry.error, method, onInternal) };
-    const key = entry.rowKey.toString('latin1');
-    const before = lastByRow.get(key) ?? Promise.resolve();
-    const applied = before.then(() => tablet.mutateRow(entry.rowKey, entry.mutations));
-    lastByRow.set(
-      key,
-      applied.catch(() => undefined),
-    );
-    try {
-      await applied;
-      return { index, status: { code: 0, message: '' } };
-    } catch (err) {
-      return { index, status: toRpcStatus(err, method, onInternal) };
-    }
+    valid.push(entry);
+    validIndex.push(index);
+    return { index, status: OK_STATUS };
   });
-  const results = await Promise.all(outcomes);
+  const outcomes = valid.length > 0 ? await tablet.mutateRows(valid) : [];
+  outcomes.forEach((err, i) => {
+    if (err === undefined) return;
+    const index = validIndex[i] as number;
+    results[index] = { index, status: toRpcStatus(err, method, onInternal) };
+  });
   await writeWithBackpressure(call, [{ entries: results }][Symbol.iterator]());
 }
 

@@ -1,7 +1,8 @@
 /**
  * Turns rows into ReadRows responses: each row becomes CellChunks following the rules of
  * `ReadRowsResponse.CellChunk` in google/bigtable/v2/bigtable.proto, and chunks are gathered into
- * responses of about `responseBytesTarget` bytes.
+ * responses of about `responseBytesTarget` bytes (the first ones smaller, so the first rows of a
+ * scan reach the client before a full-size response is built).
  *
  * Chunk rules (what every official client's reassembly state machine checks):
  * - `row_key` is set on the first chunk of a row only;
@@ -44,6 +45,11 @@ export interface ChunkerOptions {
   readonly chunkValueBytesMax: number;
   /** Approximate bytes of chunks per response (READ_ROWS_RESPONSE_BYTES_TARGET). */
   readonly responseBytesTarget: number;
+  /**
+   * Approximate bytes of the first response (READ_ROWS_FIRST_RESPONSE_BYTES_TARGET); each next
+   * response targets twice the previous, up to `responseBytesTarget`. Default: `responseBytesTarget`.
+   */
+  readonly firstResponseBytesTarget?: number;
   /** Stop after this many rows; 0 means no limit. */
   readonly rowsLimit: number;
 }
@@ -111,15 +117,20 @@ export function* readRowsResponses(
   let chunks: CellChunk[] = [];
   let bytes = 0;
   let rowCount = 0;
+  let target = Math.min(
+    options.firstResponseBytesTarget ?? options.responseBytesTarget,
+    options.responseBytesTarget,
+  );
   for (const row of rows) {
     if (row.cells.length === 0) continue;
     for (const chunk of rowChunks(row, options.chunkValueBytesMax)) {
       chunks.push(chunk);
       bytes += chunkBytes(chunk);
-      if (bytes >= options.responseBytesTarget) {
+      if (bytes >= target) {
         yield { chunks };
         chunks = [];
         bytes = 0;
+        target = Math.min(target * 2, options.responseBytesTarget);
       }
     }
     rowCount++;

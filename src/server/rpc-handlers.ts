@@ -7,7 +7,9 @@
  * - request bytes that are not a valid protobuf message are INVALID_ARGUMENT (grpc-js would answer
  *   INTERNAL): the deserializer is wrapped to return a `MalformedRequest` marker instead of throwing;
  * - every method of a service that Tabula does not implement answers UNIMPLEMENTED with a message
- *   naming the method, whatever its streaming kind.
+ *   naming the method, whatever its streaming kind;
+ * - a response that is already a Buffer is sent as is: hot paths (ReadRows) encode their messages
+ *   themselves (read-rows-encoder.ts) instead of going through protobufjs objects.
  *
  * Ownership: a server-streaming implementation writes messages but never ends the call; the
  * wrapper ends it (OK) when the implementation resolves, or reports the failure, unless the client
@@ -105,8 +107,10 @@ function tolerantDefinition(
   definition: MethodDefinition<unknown, unknown>,
 ): MethodDefinition<unknown, unknown> {
   const decode = definition.requestDeserialize;
+  const encode = definition.responseSerialize;
   return {
     ...definition,
+    responseSerialize: (message: unknown) => (Buffer.isBuffer(message) ? message : encode(message)),
     requestDeserialize: (bytes: Buffer) => {
       try {
         return decode(bytes);

@@ -1,7 +1,9 @@
 /**
  * Writes a lazily produced sequence of responses to a server-streaming call with backpressure:
  * the next response is produced only after `call.write()` returned true or the call drained, so
- * a slow reader holds at most the stream's buffer, never the whole result.
+ * a slow reader holds at most the stream's buffer, never the whole result. The response after a
+ * write that returned true is produced before yielding, so the end of the source is known without
+ * an extra turn of the event loop.
  *
  * Stops pulling as soon as the client cancels or the call's deadline passes, and always closes the
  * source (`return()`), so a tablet scan under it releases its iterators. Between writes it yields
@@ -45,11 +47,15 @@ export async function writeWithBackpressure<T>(
     : undefined;
   try {
     if (call.cancelled) return 'cancelled';
+    let next = source.next();
     for (;;) {
       if (stopped !== undefined) return stopped;
-      const next = source.next();
       if (next.done === true) return 'completed';
       if (call.write(next.value)) {
+        // Produce the next response before yielding, so the last one is not followed by an idle
+        // turn of the event loop (a single-row read is one response, then the end of the call).
+        next = source.next();
+        if (next.done === true) return stopped ?? 'completed';
         await nextTurn();
       } else {
         await new Promise<void>((resolve) => {
@@ -57,6 +63,8 @@ export async function writeWithBackpressure<T>(
           if (stopped !== undefined) resolve();
         });
         wake = undefined;
+        if (stopped !== undefined) return stopped;
+        next = source.next();
       }
     }
   } finally {

@@ -66,10 +66,22 @@ export interface RowKeySample {
   readonly offsetBytes: number;
 }
 
+/** One row's mutations in a multi-row write. */
+export interface RowMutations {
+  readonly rowKey: Buffer;
+  readonly mutations: readonly ValidMutation[];
+}
+
 /** The row operations of a table. */
 export interface Tablet {
   /** Applies `mutations` to one row atomically; durable on resolve. */
   mutateRow(rowKey: Buffer, mutations: readonly ValidMutation[]): Promise<void>;
+  /**
+   * Applies each entry to its row atomically (entries for one row in order); resolves once every
+   * entry is settled with one outcome per entry: `undefined` when applied and durable, else the
+   * error that failed that entry alone (e.g. NOT_FOUND for an unknown family). Never rejects.
+   */
+  mutateRows(entries: readonly RowMutations[]): Promise<unknown[]>;
   /**
    * The rows of a query, in row order (reverse order if `reversed`), each already filtered (rows
    * the filter empties are skipped). A pull iterator: the caller pulls the next row only when it

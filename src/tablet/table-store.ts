@@ -18,7 +18,7 @@ import { compileGcRule } from '../model/gc-rule.js';
 import { familyKeyRange, rowStartKey } from '../model/cell-key.js';
 import { validateFamilyName } from '../model/mutation.js';
 import type { GcRule } from '../model/proto-types.js';
-import { Engine, type EngineOptions } from '../storage/engine.js';
+import { Engine, type EngineOptions, type EngineStats } from '../storage/engine.js';
 import { joinPath } from '../storage/vfs.js';
 import { WriteBatch } from '../storage/write-batch.js';
 import { Catalog, makeSchema, type TableRecord } from './catalog.js';
@@ -59,6 +59,14 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
     throw err;
   }
   return store;
+}
+
+/**
+ * The storage counters of each table's tablet (one per table), in table order: read-only, for
+ * /metrics and the web console. Empty for a store that is not a local one.
+ */
+export function tabletEngineStats(store: TableStore): Array<{ tableId: string; stats: EngineStats }> {
+  return store instanceof LocalTableStore ? store.tabletEngineStats() : [];
 }
 
 class LocalTableStore implements TableStore {
@@ -242,6 +250,11 @@ class LocalTableStore implements TableStore {
 
   tablet(tableId: string): Tablet {
     return this.get(tableId).tablet;
+  }
+
+  /** See the exported `tabletEngineStats`. */
+  tabletEngineStats(): Array<{ tableId: string; stats: EngineStats }> {
+    return this.listTables().map((s) => ({ tableId: s.tableId, stats: this.get(s.tableId).engine.stats() }));
   }
 
   generateConsistencyToken(tableId: string): string {

@@ -1,0 +1,309 @@
+/**
+ * The remote backend: requests go over gRPC to `tabula serve` or any Cloud Bigtable endpoint
+ * (google.bigtable.v2.Bigtable and google.bigtable.admin.v2.BigtableTableAdmin).
+ *
+ * Retries (retry-policy.ts): reads (ReadRows, SampleRowKeys, GetTable, ListTables) and idempotent
+ * writes (mutations whose SetCells carry explicit timestamps) are retried on retryable errors with
+ * bounded exponential backoff under a total deadline. ReadModifyWriteRow, CheckAndMutateRow,
+ * mutations with server timestamps, and admin changes are sent once. MutateRows retries only the
+ * entries that failed retryably and are idempotent. A broken ReadRows stream resumes after the last
+ * row returned (read-resume.ts), so no row is returned twice.
+ *
+ * Backpressure: ReadRows is consumed through the stream's async iterator, which reads the next
+ * message from the connection only as rows are pulled.
+ */
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import type { TabulaError } from '../common/errors.js';
+import { errors } from '../common/errors.js';
+import type {
+  Backend,
+  PreparedCreateTable,
+  PreparedDropTarget,
+  PreparedEntry,
+  PreparedModifications,
+} from './backend.js';
+import { LIST_TABLES_PAGE_SIZE, LIST_TABLES_PAGES_MAX } from './client-limits.js';
+import type { Row, RowKeySample, TableInfo } from './client-types.js';
+import type { GrpcChannel, Message } from './grpc-channel.js';
+import { routingMetadata } from './grpc-channel.js';
+import { errorOfCall, errorOfStatus } from './grpc-errors.js';
+import type { PreparedMutations, PreparedRules } from './mutation-encoding.js';
+import type { PreparedFilter, PreparedRead, ReadRowsFields } from './read-request.js';
+import { resumeFields } from './read-resume.js';
+import type { CellChunkIn } from './read-rows-assembler.js';
+import { ReadRowsAssembler } from './read-rows-assembler.js';
+import type { RetryPolicy } from './retry-policy.js';
+import { rowOfMessage } from './row-message.js';
+import type { TableMessageIn } from './table-info.js';
+import { tableInfoOfMessage } from './table-info.js';
+
+/** `Backend` over a gRPC channel. */
+export class RemoteBackend implements Backend {
+  readonly mode = 'remote' as const;
+  private readonly instanceName: string;
+
+  constructor(
+    private readonly channel: GrpcChannel,
+    instance: { project: string; instance: string },
+    private readonly retry: RetryPolicy,
+  ) {
+    this.instanceName = `projects/${instance.project}/instances/${instance.instance}`;
+  }
+
+  private tableName(tableId: string): string {
+    return `${this.instanceName}/tables/${tableId}`;
+  }
+
+  private admin(
+    method: string,
+    request: Message,
+    idempotent: boolean,
+    param: [string, string],
+  ): Promise<Message> {
+    const md = routingMetadata(param[0], param[1]);
+    return this.retry.run(
+      idempotent,
+      (deadline) => this.channel.unary(this.channel.admin, method, request, md, deadline),
+      errorOfCall,
+    );
+  }
+
+  private data(method: string, request: Message, idempotent: boolean): Promise<Message> {
+    const md = routingMetadata('table_name', String(request.tableName));
+    return this.retry.run(
+      idempotent,
+      (deadline) => this.channel.unary(this.channel.data, method, request, md, deadline),
+      errorOfCall,
+    );
+  }
+
+  async createTable(tableId: string, request: PreparedCreateTable): Promise<TableInfo> {
+    const columnFamilies: Record<string, Message> = Object.create(null);
+    for (const [name, gcRule] of request.families)
+      columnFamilies[name] = gcRule === undefined ? {} : { gcRule };
+    const table: Message = { columnFamilies };
+    if (request.deletionProtection) table.deletionProtection = true;
+    const message = await this.admin(
+      'CreateTable',
+      { parent: this.instanceName, tableId, table, initialSplits: request.splitKeys.map((key) => ({ key })) },
+      false,
+      ['parent', this.instanceName],
+    );
+    return tableInfoOfMessage(message as TableMessageIn);
+  }
+
+  async getTable(tableId: string): Promise<TableInfo> {
+    const name = this.tableName(tableId);
+    const message = await this.admin('GetTable', { name, view: 'SCHEMA_VIEW' }, true, ['name', name]);
+    return tableInfoOfMessage(message as TableMessageIn);
+  }
+
+  async listTables(): Promise<TableInfo[]> {
+    const out: TableInfo[] = [];
+    let pageToken = '';
+    for (let page = 0; page < LIST_TABLES_PAGES_MAX; page++) {
+      const request = {
+        parent: this.instanceName,
+        view: 'SCHEMA_VIEW',
+        pageSize: LIST_TABLES_PAGE_SIZE,
+        pageToken,
+      };
+      const res = await this.admin('ListTables', request, true, ['parent', this.instanceName]);
+      for (const t of (res.tables as TableMessageIn[] | undefined) ?? []) out.push(tableInfoOfMessage(t));
+      pageToken = String(res.nextPageToken ?? '');
+      if (pageToken.length === 0) break;
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async deleteTable(tableId: string): Promise<void> {
+    const name = this.tableName(tableId);
+    await this.admin('DeleteTable', { name }, false, ['name', name]);
+  }
+
+  async setDeletionProtection(tableId: string, on: boolean): Promise<TableInfo> {
+    const name = this.tableName(tableId);
+    const request = {
+      table: { name, deletionProtection: on },
+      updateMask: { paths: ['deletion_protection'] },
+    };
+    await this.admin('UpdateTable', request, false, ['table.name', name]);
+    return this.getTable(tableId);
+  }
+
+  async modifyFamilies(tableId: string, modifications: PreparedModifications): Promise<TableInfo> {
+    const name = this.tableName(tableId);
+    const request = { name, modifications: modifications.proto };
+    return tableInfoOfMessage(
+      (await this.admin('ModifyColumnFamilies', request, false, ['name', name])) as TableMessageIn,
+    );
+  }
+
+  async dropRowRange(tableId: string, target: PreparedDropTarget): Promise<void> {
+    const name = this.tableName(tableId);
+    const request: Message =
+      'all' in target ? { name, deleteAllDataFromTable: true } : { name, rowKeyPrefix: target.rowKeyPrefix };
+    await this.admin('DropRowRange', request, false, ['name', name]);
+  }
+
+  async mutateRow(tableId: string, rowKey: Buffer, mutations: PreparedMutations): Promise<void> {
+    const request = { tableName: this.tableName(tableId), rowKey, mutations: mutations.proto };
+    await this.data('MutateRow', request, mutations.idempotent);
+  }
+
+  async mutateRows(tableId: string, entries: readonly PreparedEntry[]): Promise<(TabulaError | undefined)[]> {
+    const tableName = this.tableName(tableId);
+    const results: (TabulaError | undefined)[] = new Array(entries.length).fill(undefined);
+    let pending = entries.map((_, i) => i);
+    const startMs = this.retry.effects.nowMs();
+    for (let attempt = 1; ; attempt++) {
+      const failed = await this.mutateRowsAttempt(tableName, entries, pending, results, attempt === 1);
+      const again = failed.filter(
+        (i) => results[i]?.retryable === true && entries[i]?.mutations.idempotent === true,
+      );
+      if (again.length === 0 || attempt >= this.retry.attemptsMax) return results;
+      const wait = this.retry.backoffMs(attempt);
+      if (this.retry.effects.nowMs() - startMs + wait >= this.retry.deadlineMs) return results;
+      await this.retry.effects.sleep(wait);
+      pending = again;
+    }
+  }
+
+  /**
+   * Sends the entries `pending` once and records each outcome in `results`; returns the indices
+   * that failed. A failure of the whole call fails every entry without a status — or rejects, on
+   * the first attempt, when no entry got one (an unknown table, say).
+   */
+  private async mutateRowsAttempt(
+    tableName: string,
+    entries: readonly PreparedEntry[],
+    pending: readonly number[],
+    results: (TabulaError | undefined)[],
+    first: boolean,
+  ): Promise<number[]> {
+    const request = {
+      tableName,
+      entries: pending.map((i) => ({ rowKey: entries[i]?.rowKey, mutations: entries[i]?.mutations.proto })),
+    };
+    const settled = new Set<number>();
+    const failed: number[] = [];
+    const record = (i: number, error: TabulaError | undefined) => {
+      settled.add(i);
+      results[i] = error;
+      if (error !== undefined) failed.push(i);
+    };
+    try {
+      const md = routingMetadata('table_name', tableName);
+      const deadline = new Date(Date.now() + this.retry.deadlineMs);
+      for (const res of await this.channel.collect(this.channel.data, 'MutateRows', request, md, deadline)) {
+        for (const e of (res.entries as {
+          index?: string | number;
+          status?: { code?: number; message?: string };
+        }[]) ?? []) {
+          const i = pending[Number(e.index ?? 0)];
+          if (i === undefined) continue;
+          const code = e.status?.code ?? 0;
+          record(i, code === 0 ? undefined : errorOfStatus(code, e.status?.message ?? ''));
+        }
+      }
+    } catch (err) {
+      const error = errorOfCall(err);
+      if (first && settled.size === 0 && !error.retryable) throw error;
+      for (const i of pending) if (!settled.has(i)) record(i, error);
+      return failed;
+    }
+    for (const i of pending)
+      if (!settled.has(i)) record(i, errors.internal('server sent no status for the entry'));
+    return failed;
+  }
+
+  async *readRows(tableId: string, read: PreparedRead): AsyncGenerator<Row, void, undefined> {
+    const tableName = this.tableName(tableId);
+    let fields: ReadRowsFields | undefined = read.fields;
+    let lastKey: Buffer | undefined;
+    let rowsDone = 0;
+    const startMs = this.retry.effects.nowMs();
+    for (let attempt = 1; fields !== undefined; attempt++) {
+      const assembler = new ReadRowsAssembler(read.fields.reversed === true);
+      const call = this.channel.stream(
+        this.channel.data,
+        'ReadRows',
+        { tableName, ...fields },
+        routingMetadata('table_name', tableName),
+      );
+      try {
+        for await (const row of rowsOf(call, assembler)) {
+          lastKey = row.key;
+          rowsDone++;
+          yield row;
+        }
+        return;
+      } catch (err) {
+        const error = errorOfCall(err);
+        const wait = this.retry.backoffMs(attempt);
+        const late = this.retry.effects.nowMs() - startMs + wait >= this.retry.deadlineMs;
+        if (!error.retryable || attempt >= this.retry.attemptsMax || late) throw error;
+        await this.retry.effects.sleep(wait);
+        fields = resumeFields(read.fields, lastKey, rowsDone);
+      } finally {
+        call.cancel();
+      }
+    }
+  }
+
+  async checkAndMutate(
+    tableId: string,
+    rowKey: Buffer,
+    predicate: PreparedFilter,
+    onMatch: PreparedMutations,
+    onNoMatch: PreparedMutations,
+  ): Promise<boolean> {
+    const request: Message = {
+      tableName: this.tableName(tableId),
+      rowKey,
+      trueMutations: onMatch.proto,
+      falseMutations: onNoMatch.proto,
+    };
+    if (predicate.proto !== undefined) request.predicateFilter = predicate.proto;
+    const res = await this.data('CheckAndMutateRow', request, false);
+    return res.predicateMatched === true;
+  }
+
+  async readModifyWrite(tableId: string, rowKey: Buffer, rules: PreparedRules): Promise<Row> {
+    const request = { tableName: this.tableName(tableId), rowKey, rules: rules.proto };
+    const res = await this.data('ReadModifyWriteRow', request, false);
+    return rowOfMessage(res.row as Message | undefined, rowKey);
+  }
+
+  async sampleRowKeys(tableId: string): Promise<RowKeySample[]> {
+    const tableName = this.tableName(tableId);
+    const md = routingMetadata('table_name', tableName);
+    const messages = await this.retry.run(
+      true,
+      (deadline) => this.channel.collect(this.channel.data, 'SampleRowKeys', { tableName }, md, deadline),
+      errorOfCall,
+    );
+    return messages.map((m) => ({
+      key: (m.rowKey as Buffer | undefined) ?? Buffer.alloc(0),
+      offsetBytes: Number(m.offsetBytes ?? 0),
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.channel.close();
+  }
+}
+
+/** The committed rows of one ReadRows stream, pulled message by message. */
+async function* rowsOf(
+  call: ClientReadableStream<Message>,
+  assembler: ReadRowsAssembler,
+): AsyncGenerator<Row> {
+  for await (const response of call) {
+    for (const chunk of ((response as Message).chunks as CellChunkIn[] | undefined) ?? []) {
+      const row = assembler.push(chunk);
+      if (row !== undefined) yield row;
+    }
+  }
+  assembler.finish();
+}

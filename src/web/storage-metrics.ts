@@ -1,0 +1,124 @@
+/**
+ * Prometheus metrics of the tables' storage, read from the engines' counters at scrape time (no
+ * timers, no copies between scrapes): tablets, their sizes by LSM level, memtables, block caches,
+ * flushes and compactions, and the successful calls per table the RPC observer counted.
+ *
+ * Labels: `table` (ids of existing tables only), `tablet` (the tablet's start row key as text;
+ * empty for the first tablet, which is today each table's only one) and `level`. A deleted
+ * table's series vanish with it, since every gauge is reset before it is refilled.
+ *
+ * Not exported because the engine does not measure them (yet): bytes flushed, flush and
+ * compaction durations, and WAL fsync latency.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { EngineStats } from '../storage/engine.js';
+import { tabletEngineStats } from '../tablet/table-store.js';
+import type { TableStore } from '../tablet/table-store-api.js';
+
+/** The start row key label of a table's only tablet. */
+export const FIRST_TABLET_START = '';
+
+type TabletLabels = 'table' | 'tablet';
+
+interface Gauges {
+  tablets: Gauge;
+  sstables: Gauge<TabletLabels | 'level'>;
+  sstableBytes: Gauge<TabletLabels | 'level'>;
+  memtableBytes: Gauge<TabletLabels>;
+  immutableMemtables: Gauge<TabletLabels>;
+  cacheUsedBytes: Gauge<TabletLabels>;
+  cacheCapacityBytes: Gauge<TabletLabels>;
+  cacheHits: Gauge<TabletLabels>;
+  cacheMisses: Gauge<TabletLabels>;
+  cacheHitRatio: Gauge;
+  flushes: Gauge<TabletLabels>;
+  compactions: Gauge<TabletLabels>;
+  compactionBytes: Gauge<TabletLabels>;
+  tableCalls: Gauge<'table'>;
+}
+
+/** Makes the gauges; each calls `collect` when scraped, which refills them all once per scrape. */
+function makeGauges(registry: Registry, collect: () => void): Gauges {
+  const registers = [registry];
+  const g = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ['table', 'tablet'], registers, collect });
+  const level = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ['table', 'tablet', 'level'], registers, collect });
+  return {
+    tablets: new Gauge({ name: 'tabula_tablets', help: 'Tablets served.', registers, collect }),
+    sstables: level('tabula_tablet_sstables', 'SSTables of a tablet by LSM level.'),
+    sstableBytes: level('tabula_tablet_sstable_bytes', 'SSTable bytes of a tablet by LSM level.'),
+    memtableBytes: g('tabula_tablet_memtable_bytes', 'Approximate bytes in the active memtable.'),
+    immutableMemtables: g('tabula_tablet_immutable_memtables', 'Memtables frozen and waiting for a flush.'),
+    cacheUsedBytes: g('tabula_block_cache_used_bytes', 'Bytes held by the block cache.'),
+    cacheCapacityBytes: g('tabula_block_cache_capacity_bytes', 'Capacity of the block cache.'),
+    // Engine counters are monotonic, but exported as gauges: prom-client counters cannot be set.
+    cacheHits: g('tabula_block_cache_hits', 'Block cache hits since the tablet opened (monotonic).'),
+    cacheMisses: g('tabula_block_cache_misses', 'Block cache misses since the tablet opened (monotonic).'),
+    cacheHitRatio: new Gauge({
+      name: 'tabula_block_cache_hit_ratio',
+      help: 'Block cache hits over lookups, all tablets, since they opened (0 when none).',
+      registers,
+      collect,
+    }),
+    flushes: g('tabula_tablet_flushes', 'Memtable flushes since the tablet opened (monotonic).'),
+    compactions: g('tabula_tablet_compactions', 'Compactions since the tablet opened (monotonic).'),
+    compactionBytes: g('tabula_tablet_compaction_written_bytes', 'Bytes written by compactions (monotonic).'),
+    tableCalls: new Gauge({
+      name: 'tabula_table_rpc_calls',
+      help: 'Successful RPCs naming the table since the server started (monotonic).',
+      labelNames: ['table'],
+      registers,
+      collect,
+    }),
+  };
+}
+
+function setTablet(g: Gauges, table: string, stats: EngineStats): void {
+  const labels = { table, tablet: FIRST_TABLET_START };
+  stats.levelFiles.forEach((files, level) => {
+    g.sstables.set({ ...labels, level: String(level) }, files);
+    g.sstableBytes.set({ ...labels, level: String(level) }, stats.levelBytes[level] ?? 0);
+  });
+  g.memtableBytes.set(labels, stats.memtableBytes);
+  g.immutableMemtables.set(labels, stats.immutableMemtables);
+  g.cacheUsedBytes.set(labels, stats.blockCache.usedBytes);
+  g.cacheCapacityBytes.set(labels, stats.blockCache.capacityBytes);
+  g.cacheHits.set(labels, stats.blockCache.hits);
+  g.cacheMisses.set(labels, stats.blockCache.misses);
+  g.flushes.set(labels, stats.flushes);
+  g.compactions.set(labels, stats.compactions);
+  g.compactionBytes.set(labels, stats.compactionBytesWritten);
+}
+
+/**
+ * Registers the storage metrics of `store` on `registry`; `tableCalls` gives the successful calls
+ * per table id (the RPC observer's counts).
+ */
+export function registerStorageMetrics(
+  registry: Registry,
+  store: TableStore,
+  tableCalls: () => ReadonlyMap<string, number>,
+): void {
+  // A scrape reads every gauge in one turn of the event loop: the first read refills them all.
+  let fresh = false;
+  const gauges: Gauges = makeGauges(registry, () => {
+    if (fresh) return;
+    fresh = true;
+    setImmediate(() => {
+      fresh = false;
+    });
+    for (const gauge of Object.values(gauges)) gauge.reset();
+    const tablets = tabletEngineStats(store);
+    let hits = 0;
+    let lookups = 0;
+    for (const { tableId, stats } of tablets) {
+      setTablet(gauges, tableId, stats);
+      hits += stats.blockCache.hits;
+      lookups += stats.blockCache.hits + stats.blockCache.misses;
+      gauges.tableCalls.set({ table: tableId }, tableCalls().get(tableId) ?? 0);
+    }
+    gauges.tablets.set(tablets.length);
+    gauges.cacheHitRatio.set(lookups === 0 ? 0 : hits / lookups);
+  });
+}
