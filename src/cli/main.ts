@@ -184,11 +184,14 @@ async function serve(flags: ServeOptions, command: Command): Promise<void> {
     await store.close();
     throw err;
   }
+  // Listen for signals before announcing the address: whoever reacts to the announcement by
+  // stopping the server must find the handler in place, not the default action (instant death).
+  const signalReceived = waitForSignal();
   log.info({ address: server.address, consoleUrl: web?.url ?? null, data }, 'serving the Cloud Bigtable API');
   console.error('point clients at it with:');
   console.error(`export BIGTABLE_EMULATOR_HOST=${server.address}`);
   if (web) console.error(`web console: ${web.url}/`);
-  const signal = await waitForSignal();
+  const signal = await signalReceived;
   log.info({ signal }, 'shutting down');
   await web?.close();
   await server.close();

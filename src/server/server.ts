@@ -8,6 +8,7 @@
  * by data-service.ts. Shutdown is graceful: new calls are refused, calls in flight get
  * SERVER_SHUTDOWN_GRACE_MS to finish, then the rest are cancelled.
  */
+import { instrumentHandlers } from './observability.js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
@@ -63,7 +64,7 @@ function addService(
   onInternal: InternalErrorHook,
 ): void {
   const built = buildService(name, definition, rpcs, onInternal);
-  server.addService(built.definition, built.implementation);
+  server.addService(built.definition, instrumentHandlers(name, built.implementation));
 }
 
 function bind(server: Server, host: string, port: number): Promise<number> {

@@ -82,12 +82,26 @@ function handle(child: ChildProcess, port: number, dataDir: string | undefined):
 }
 
 /** Starts `tabula serve` on `dataDir` (a new temporary directory when omitted). */
-export async function startTabula(options: { dataDir?: string; args?: string[] } = {}): Promise<ServerProcess> {
+export async function startTabula(
+  options: { dataDir?: string; args?: string[] } = {},
+): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tabula-serve-'));
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [CLI_PATH, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, ...(options.args ?? [])],
+    [
+      CLI_PATH,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--http-port',
+      '0',
+      '--data',
+      dataDir,
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await waitForOutput(child, /BIGTABLE_EMULATOR_HOST=/, 'tabula serve');
