@@ -47,8 +47,11 @@ export type ErrorDetails = Readonly<Record<string, string | number | bigint | bo
 
 /** The single error class of Tabula. */
 export class TabulaError extends Error {
+  /** Always 'TabulaError'. */
   override readonly name = 'TabulaError';
+  /** What went wrong, from the closed set of codes. */
   readonly code: ErrorCode;
+  /** The ``key=`value` `` details of the message, as structured data. */
   readonly details: ErrorDetails;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: ErrorOptions) {

@@ -31,6 +31,7 @@ import {
 } from './compaction-picker.js';
 import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
 import type { CompactionFilterSpec } from './compaction-filter.js';
+import type { BlockCacheStats } from './block-cache.js';
 import { LevelIterator, type ScanOptions, scanVisible } from './engine-iterator.js';
 import { type RecoveredStore, recoverStore } from './engine-recovery.js';
 import { packEntries } from './entry-chunks.js';
@@ -52,17 +53,29 @@ import { BatchCursor, BatchOp, WriteBatch } from './write-batch.js';
 
 /** Options of an engine; every field but `dir` has a default. */
 export interface EngineOptions {
+  /** Directory of the store; created when missing. */
   dir: string;
+  /** File system to use (default: the real one). */
   vfs?: Vfs;
+  /** Size at which the memtable is frozen and flushed (MEMTABLE_BYTES_DEFAULT). */
   memtableBytes?: number;
+  /** SSTable data block size before compression. */
   blockBytes?: number;
+  /** Keys between restart points in a data block. */
   restartInterval?: number;
+  /** Bloom filter bits per key in SSTables (0 disables the filter). */
   bloomBitsPerKey?: number;
+  /** Block codec for new SSTables: 'none', 'snappy' (default) or 'lz4'. */
   compression?: CompressionName;
+  /** Capacity of the shared block cache. */
   blockCacheBytes?: number;
+  /** Target size of SSTables written by compaction. */
   targetFileBytes?: number;
+  /** Level-0 files that start a compaction into level 1. */
   l0CompactionTrigger?: number;
+  /** Level-0 files at which writers stall until compaction catches up. */
   l0StopWritesTrigger?: number;
+  /** Byte budget of level 1; each deeper level gets ten times more. */
   level1Bytes?: number;
   /** 'sync' (default): a write resolves once fdatasynced. 'relaxed': once written. */
   durability?: 'sync' | 'relaxed';
@@ -72,8 +85,11 @@ export interface EngineOptions {
   autoCompact?: boolean;
   /** Names a filter that compactions consult to drop values (called at each compaction's start). */
   compactionFilter?: () => CompactionFilterSpec | undefined;
+  /** Longest a stalled writer waits before RESOURCE_EXHAUSTED. */
   writeStallMsMax?: number;
+  /** Source of time (tests inject a manual clock). */
   clock?: Clock;
+  /** Source of randomness (tests inject a seeded one). */
   rand?: Rand;
 }
 
@@ -112,7 +128,9 @@ function resolveOptions(o: EngineOptions): ResolvedOptions {
 
 /** A consistent read point. Release it when done so compaction can drop what it pins. */
 export interface Snapshot {
+  /** The sequence number the snapshot reads at. */
   readonly sequence: number;
+  /** Releases the snapshot; idempotent. */
   release(): void;
 }
 
@@ -123,17 +141,26 @@ interface FrozenMemtable {
 
 /** Counters for observability and tests. */
 export interface EngineStats {
+  /** SSTables per level. */
   levelFiles: number[];
+  /** Bytes of SSTables per level. */
   levelBytes: number[];
+  /** Memory charged to the active memtable. */
   memtableBytes: number;
   /** Point entries and range tombstones in the active and frozen memtables. */
   memtableEntries: number;
+  /** Frozen memtables waiting for flush. */
   immutableMemtables: number;
+  /** Flushes since open. */
   flushes: number;
+  /** Compactions since open. */
   compactions: number;
+  /** Bytes written by compactions since open. */
   compactionBytesWritten: number;
+  /** Sequence number of the last visible write. */
   lastSequence: number;
-  blockCache: { hits: number; misses: number; usedBytes: number; capacityBytes: number };
+  /** Block cache hits, misses and usage. */
+  blockCache: BlockCacheStats;
 }
 
 /** A durable ordered byte-key store. Create with `Engine.open`. */
