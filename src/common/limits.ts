@@ -120,3 +120,40 @@ export const MUTATE_ROWS_BATCH_BYTES_TARGET = 1024 * 1024;
  * previous, up to READ_ROWS_RESPONSE_BYTES_TARGET, so a scan's first rows leave early.
  */
 export const READ_ROWS_FIRST_RESPONSE_BYTES_TARGET = 32 * 1024;
+
+// ---- Client, logging, metrics and console -------------------------------------------------------
+
+/** Most concurrent event streams. */
+export const CONSOLE_SSE_CLIENTS_MAX = 32;
+/** Most bytes queued for one slow event-stream client before it is disconnected. */
+export const CONSOLE_SSE_BUFFERED_BYTES_MAX = 1 << 20;
+/** Points of history kept (five minutes at one a second). */
+export const CONSOLE_HISTORY_POINTS_MAX = 300;
+/** Most tables listed on the overview (the count is always exact). */
+export const CONSOLE_TABLES_LISTED_MAX = 500;
+/** Longest byte string logged whole, in bytes; longer ones are cut and flagged `…Truncated`. */
+export const LOG_BYTES_MAX = 4096;
+/** Most error and slow-call log lines per second; the rest are counted. */
+export const RPC_LOG_LINES_PER_SECOND_MAX = 100;
+/** Most latencies kept per console window (a uniform sample beyond that). */
+export const RPC_WINDOW_SAMPLES_MAX = 4096;
+/** Most tables whose call counts are kept (ids of tables that answered OK, so they existed). */
+export const TABLE_CALLS_TRACKED_MAX = 10_000;
+/** Most attempts of one idempotent remote call (the first try included). */
+export const RETRY_ATTEMPTS_MAX_DEFAULT = 5;
+/** First backoff before a retry (full jitter: a random wait up to this). */
+export const RETRY_BACKOFF_MS_INITIAL_DEFAULT = 10;
+/** Largest backoff between attempts. */
+export const RETRY_BACKOFF_MS_MAX_DEFAULT = 1_000;
+/** Growth of the backoff per attempt. */
+export const RETRY_BACKOFF_MULTIPLIER = 2;
+/** Total deadline of one unary remote call, retries included. */
+export const CALL_DEADLINE_MS_DEFAULT = 60_000;
+/** How long `connect()` waits for the channel to be ready. */
+export const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+/** Encoded bytes of mutations gathered into one MutateRows request before a new one starts. */
+export const MUTATE_ROWS_REQUEST_BYTES_TARGET = 16 * 1024 * 1024;
+/** Tables per ListTables page asked of a server. */
+export const LIST_TABLES_PAGE_SIZE = 1_000;
+/** Most ListTables pages followed (so a misbehaving server cannot loop forever). */
+export const LIST_TABLES_PAGES_MAX = 10_000;

@@ -12,8 +12,10 @@
  * `createLogger`).
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { LOG_BYTES_MAX } from './limits.js';
 
 export type { Logger } from 'pino';
+export { LOG_BYTES_MAX };
 
 /** Log levels from most to least severe; `silent` logs nothing. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -23,9 +25,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The level `tabula serve` logs at unless told otherwise. */
 export const LOG_LEVEL_DEFAULT: LogLevel = 'info';
-
-/** Longest byte string logged whole, in bytes; longer ones are cut and flagged `…Truncated`. */
-export const LOG_BYTES_MAX = 4096;
 
 const STDOUT_FD = 1;
 

@@ -12,8 +12,10 @@
  * (`nodejs_eventloop_lag_seconds` and its percentiles).
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { TABLE_CALLS_TRACKED_MAX } from './limits.js';
 
 export { Registry } from 'prom-client';
+export { TABLE_CALLS_TRACKED_MAX };
 
 /** Resolution of the event-loop delay monitor behind `nodejs_eventloop_lag_*`, in ms. */
 const EVENT_LOOP_MONITORING_PRECISION_MS = 20;
@@ -35,8 +37,6 @@ export function createMetricsRegistry(): Registry {
 const RPC_DURATION_BUCKETS_SECONDS = [
   0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
-/** Most tables whose call counts are kept (ids of tables that answered OK, so they existed). */
-export const TABLE_CALLS_TRACKED_MAX = 10_000;
 const MS_PER_SECOND = 1000;
 
 /** Rows and bytes one call read and wrote. */

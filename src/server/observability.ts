@@ -26,15 +26,14 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { RPC_LOG_LINES_PER_SECOND_MAX, RPC_WINDOW_SAMPLES_MAX } from '../common/limits.js';
 import { LineBudget, type Logger, logBytes, silentLogger } from '../common/logger.js';
 import { CallWindow, Registry, type RpcCounts, RpcMetrics } from '../common/metrics.js';
 
+export { RPC_LOG_LINES_PER_SECOND_MAX, RPC_WINDOW_SAMPLES_MAX };
+
 /** Calls at least this long are logged as slow unless the observer is told otherwise, in ms. */
 export const SLOW_RPC_MS_DEFAULT = 1000;
-/** Most error and slow-call log lines per second; the rest are counted. */
-export const RPC_LOG_LINES_PER_SECOND_MAX = 100;
-/** Most latencies kept per console window (a uniform sample beyond that). */
-export const RPC_WINDOW_SAMPLES_MAX = 4096;
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobuf messages of many shapes.
 type Message = any;

@@ -6,14 +6,16 @@
  * one tablet until tablets split, so today both are ''. Byte-exact boundaries (base64 for keys
  * that are not UTF-8) come with splitting.
  */
+
+import { CONSOLE_TABLES_LISTED_MAX } from '../common/limits.js';
 import type { GcRule } from '../model/proto-types.js';
 import type { EngineStats } from '../storage/engine.js';
 import { tabletEngineStats } from '../tablet/table-store.js';
 import type { TableSchema, TableStore } from '../tablet/table-store-api.js';
 import type { LiveSampler } from './live-sampler.js';
 
-/** Most tables listed on the overview (the count is always exact). */
-export const CONSOLE_TABLES_LISTED_MAX = 500;
+export { CONSOLE_TABLES_LISTED_MAX };
+
 /** Deepest GC rule rendered as text; deeper parts show as `…`. */
 const GC_RULE_TEXT_DEPTH_MAX = 16;
 const NANOS_PER_SECOND = 1e9;

@@ -10,14 +10,13 @@
  * is built once per tick whatever the number of clients watching it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CONSOLE_SSE_BUFFERED_BYTES_MAX, CONSOLE_SSE_CLIENTS_MAX } from '../common/limits.js';
 import type { TableStore } from '../tablet/table-store-api.js';
 import { overviewView, tableView } from './console-views.js';
 import type { LivePoint, LiveSampler } from './live-sampler.js';
 
-/** Most concurrent event streams. */
-export const CONSOLE_SSE_CLIENTS_MAX = 32;
-/** Most bytes queued for one slow event-stream client before it is disconnected. */
-export const CONSOLE_SSE_BUFFERED_BYTES_MAX = 1 << 20;
+export { CONSOLE_SSE_BUFFERED_BYTES_MAX, CONSOLE_SSE_CLIENTS_MAX };
+
 /** How long a browser waits before reconnecting a dropped stream, in ms. */
 const SSE_RETRY_MS = 2000;
 

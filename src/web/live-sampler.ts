@@ -8,12 +8,13 @@
  * the process alive. `stop()` clears the timer and the event-loop monitor.
  */
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { CONSOLE_HISTORY_POINTS_MAX } from '../common/limits.js';
 import type { RpcObserver } from '../server/observability.js';
+
+export { CONSOLE_HISTORY_POINTS_MAX };
 
 /** How often the console samples, in ms. */
 export const SAMPLE_INTERVAL_MS = 1000;
-/** Points of history kept (five minutes at one a second). */
-export const CONSOLE_HISTORY_POINTS_MAX = 300;
 /** Resolution of the event-loop delay monitor, in ms. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
 const NS_PER_MS = 1e6;
