@@ -17,7 +17,6 @@
  * backoff; other background failures stop writes.
  */
 import { assert, PARANOID } from '../common/assert.js';
-import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
 import { ErrorCode, errors, hasCode, TabulaError } from '../common/errors.js';
 import * as limits from '../common/limits.js';
 import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from './compaction-executor.js';
@@ -29,10 +28,13 @@ import {
   pickCompaction,
   userExtent,
 } from './compaction-picker.js';
-import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
-import type { CompactionFilterSpec } from './compaction-filter.js';
-import type { BlockCacheStats } from './block-cache.js';
 import { LevelIterator, type ScanOptions, scanVisible } from './engine-iterator.js';
+import {
+  type EngineOptions,
+  type EngineStats,
+  type ResolvedOptions,
+  resolveOptions,
+} from './engine-options.js';
 import { type RecoveredStore, recoverStore } from './engine-recovery.js';
 import { packEntries } from './entry-chunks.js';
 import { parseFileName, sstFileName, walFileName } from './file-names.js';
@@ -42,89 +44,15 @@ import { ManifestStore } from './manifest-store.js';
 import { Memtable, memtableFilterBytes } from './memtable.js';
 import { MergingIterator } from './merging-iterator.js';
 import { RangeTombstoneSet } from './range-tombstone-set.js';
-import { RealVfs } from './real-vfs.js';
 import { StoreLock } from './store-lock.js';
 import { TableCache } from './table-cache.js';
 import { fileContains, largestIsExclusive, type Version } from './version.js';
 import type { FileMeta, VersionEdit } from './version-edit.js';
-import { joinPath, type Vfs } from './vfs.js';
+import { joinPath } from './vfs.js';
 import { WalWriter } from './wal-writer.js';
 import { BatchCursor, BatchOp, WriteBatch } from './write-batch.js';
 
-/** Options of an engine; every field but `dir` has a default. */
-export interface EngineOptions {
-  /** Directory of the store; created when missing. */
-  dir: string;
-  /** File system to use (default: the real one). */
-  vfs?: Vfs;
-  /** Size at which the memtable is frozen and flushed (MEMTABLE_BYTES_DEFAULT). */
-  memtableBytes?: number;
-  /** SSTable data block size before compression. */
-  blockBytes?: number;
-  /** Keys between restart points in a data block. */
-  restartInterval?: number;
-  /** Bloom filter bits per key in SSTables (0 disables the filter). */
-  bloomBitsPerKey?: number;
-  /** Block codec for new SSTables: 'none', 'snappy' (default) or 'lz4'. */
-  compression?: CompressionName;
-  /** Capacity of the shared block cache. */
-  blockCacheBytes?: number;
-  /** Target size of SSTables written by compaction. */
-  targetFileBytes?: number;
-  /** Level-0 files that start a compaction into level 1. */
-  l0CompactionTrigger?: number;
-  /** Level-0 files at which writers stall until compaction catches up. */
-  l0StopWritesTrigger?: number;
-  /** Byte budget of level 1; each deeper level gets ten times more. */
-  level1Bytes?: number;
-  /** 'sync' (default): a write resolves once fdatasynced. 'relaxed': once written. */
-  durability?: 'sync' | 'relaxed';
-  /** Where flushes and compactions run: 'worker' (default on a real disk) or 'inline'. */
-  executor?: 'worker' | 'inline';
-  /** Whether to run compactions automatically (default true). */
-  autoCompact?: boolean;
-  /** Names a filter that compactions consult to drop values (called at each compaction's start). */
-  compactionFilter?: () => CompactionFilterSpec | undefined;
-  /** Longest a stalled writer waits before RESOURCE_EXHAUSTED. */
-  writeStallMsMax?: number;
-  /** Source of time (tests inject a manual clock). */
-  clock?: Clock;
-  /** Source of randomness (tests inject a seeded one). */
-  rand?: Rand;
-}
-
-/** Effective options. */
-export type ResolvedOptions = Required<Omit<EngineOptions, 'vfs' | 'clock' | 'rand' | 'compactionFilter'>> & {
-  compactionFilter: EngineOptions['compactionFilter'];
-  vfs: Vfs;
-  clock: Clock;
-  rand: Rand;
-};
-
-function resolveOptions(o: EngineOptions): ResolvedOptions {
-  const vfs = o.vfs ?? new RealVfs();
-  return {
-    dir: o.dir,
-    vfs,
-    memtableBytes: o.memtableBytes ?? limits.MEMTABLE_BYTES_DEFAULT,
-    blockBytes: o.blockBytes ?? limits.SSTABLE_BLOCK_BYTES_DEFAULT,
-    restartInterval: o.restartInterval ?? limits.SSTABLE_RESTART_INTERVAL_DEFAULT,
-    bloomBitsPerKey: o.bloomBitsPerKey ?? limits.BLOOM_BITS_PER_KEY_DEFAULT,
-    compression: o.compression ?? COMPRESSION_DEFAULT,
-    blockCacheBytes: o.blockCacheBytes ?? limits.BLOCK_CACHE_BYTES_DEFAULT,
-    targetFileBytes: o.targetFileBytes ?? limits.SSTABLE_TARGET_BYTES_DEFAULT,
-    l0CompactionTrigger: o.l0CompactionTrigger ?? limits.L0_COMPACTION_TRIGGER,
-    l0StopWritesTrigger: o.l0StopWritesTrigger ?? limits.L0_STOP_WRITES_TRIGGER,
-    level1Bytes: o.level1Bytes ?? limits.LEVEL1_BYTES_DEFAULT,
-    durability: o.durability ?? 'sync',
-    executor: o.executor ?? (vfs instanceof RealVfs ? 'worker' : 'inline'),
-    autoCompact: o.autoCompact ?? true,
-    compactionFilter: o.compactionFilter,
-    writeStallMsMax: o.writeStallMsMax ?? limits.WRITE_STALL_MS_MAX,
-    clock: o.clock ?? systemClock,
-    rand: o.rand ?? systemRand,
-  };
-}
+export type { EngineOptions, EngineStats, ResolvedOptions } from './engine-options.js';
 
 /** A consistent read point. Release it when done so compaction can drop what it pins. */
 export interface Snapshot {
@@ -137,30 +65,6 @@ export interface Snapshot {
 interface FrozenMemtable {
   mem: Memtable;
   walNumber: number;
-}
-
-/** Counters for observability and tests. */
-export interface EngineStats {
-  /** SSTables per level. */
-  levelFiles: number[];
-  /** Bytes of SSTables per level. */
-  levelBytes: number[];
-  /** Memory charged to the active memtable. */
-  memtableBytes: number;
-  /** Point entries and range tombstones in the active and frozen memtables. */
-  memtableEntries: number;
-  /** Frozen memtables waiting for flush. */
-  immutableMemtables: number;
-  /** Flushes since open. */
-  flushes: number;
-  /** Compactions since open. */
-  compactions: number;
-  /** Bytes written by compactions since open. */
-  compactionBytesWritten: number;
-  /** Sequence number of the last visible write. */
-  lastSequence: number;
-  /** Block cache hits, misses and usage. */
-  blockCache: BlockCacheStats;
 }
 
 /** A durable ordered byte-key store. Create with `Engine.open`. */
@@ -755,7 +659,9 @@ export class Engine {
     if (deepest < 0) return;
     const rewriteLast = deepest === levels.length - 1;
     for (;;) {
-      const pick = fullCompactionStep(this.version, deepest) ?? (rewriteLast ? lastLevelRewrite(this.version) : undefined);
+      const pick =
+        fullCompactionStep(this.version, deepest) ??
+        (rewriteLast ? lastLevelRewrite(this.version) : undefined);
       if (!pick) return;
       this.compacting = this.runBackground(() => this.runCompaction(pick)).finally(() => {
         this.compacting = undefined;
@@ -774,7 +680,10 @@ export class Engine {
       levelFiles: levels.map((f) => f.length),
       levelBytes: levels.map((_, l) => this.version.levelBytes(l)),
       memtableBytes: this.mem.approximateBytes,
-      memtableEntries: this.memtablesNewestFirst().reduce((n, m) => n + m.entryCount + m.rangeTombstones.length, 0),
+      memtableEntries: this.memtablesNewestFirst().reduce(
+        (n, m) => n + m.entryCount + m.rangeTombstones.length,
+        0,
+      ),
       immutableMemtables: this.immutables.length,
       ...this.counters,
       lastSequence: this.visibleSequence,

@@ -1,0 +1,111 @@
+/**
+ * Options and statistics of the storage engine: what a caller may tune (every field has a default
+ * from src/common/limits.ts) and what the engine reports about itself.
+ */
+import type { Clock, Rand } from '../common/clock.js';
+import { systemClock, systemRand } from '../common/clock.js';
+import * as limits from '../common/limits.js';
+import type { BlockCacheStats } from './block-cache.js';
+import type { CompactionFilterSpec } from './compaction-filter.js';
+import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
+import { RealVfs } from './real-vfs.js';
+import type { Vfs } from './vfs.js';
+
+/** Options of an engine; every field but `dir` has a default. */
+export interface EngineOptions {
+  /** Directory of the store; created when missing. */
+  dir: string;
+  /** File system to use (default: the real one). */
+  vfs?: Vfs;
+  /** Size at which the memtable is frozen and flushed (MEMTABLE_BYTES_DEFAULT). */
+  memtableBytes?: number;
+  /** SSTable data block size before compression. */
+  blockBytes?: number;
+  /** Keys between restart points in a data block. */
+  restartInterval?: number;
+  /** Bloom filter bits per key in SSTables (0 disables the filter). */
+  bloomBitsPerKey?: number;
+  /** Block codec for new SSTables: 'none', 'snappy' (default) or 'lz4'. */
+  compression?: CompressionName;
+  /** Capacity of the shared block cache. */
+  blockCacheBytes?: number;
+  /** Target size of SSTables written by compaction. */
+  targetFileBytes?: number;
+  /** Level-0 files that start a compaction into level 1. */
+  l0CompactionTrigger?: number;
+  /** Level-0 files at which writers stall until compaction catches up. */
+  l0StopWritesTrigger?: number;
+  /** Byte budget of level 1; each deeper level gets ten times more. */
+  level1Bytes?: number;
+  /** 'sync' (default): a write resolves once fdatasynced. 'relaxed': once written. */
+  durability?: 'sync' | 'relaxed';
+  /** Where flushes and compactions run: 'worker' (default on a real disk) or 'inline'. */
+  executor?: 'worker' | 'inline';
+  /** Whether to run compactions automatically (default true). */
+  autoCompact?: boolean;
+  /** Names a filter that compactions consult to drop values (called at each compaction's start). */
+  compactionFilter?: () => CompactionFilterSpec | undefined;
+  /** Longest a stalled writer waits before RESOURCE_EXHAUSTED. */
+  writeStallMsMax?: number;
+  /** Source of time (tests inject a manual clock). */
+  clock?: Clock;
+  /** Source of randomness (tests inject a seeded one). */
+  rand?: Rand;
+}
+
+/** Effective options. */
+export type ResolvedOptions = Required<Omit<EngineOptions, 'vfs' | 'clock' | 'rand' | 'compactionFilter'>> & {
+  compactionFilter: EngineOptions['compactionFilter'];
+  vfs: Vfs;
+  clock: Clock;
+  rand: Rand;
+};
+
+export function resolveOptions(o: EngineOptions): ResolvedOptions {
+  const vfs = o.vfs ?? new RealVfs();
+  return {
+    dir: o.dir,
+    vfs,
+    memtableBytes: o.memtableBytes ?? limits.MEMTABLE_BYTES_DEFAULT,
+    blockBytes: o.blockBytes ?? limits.SSTABLE_BLOCK_BYTES_DEFAULT,
+    restartInterval: o.restartInterval ?? limits.SSTABLE_RESTART_INTERVAL_DEFAULT,
+    bloomBitsPerKey: o.bloomBitsPerKey ?? limits.BLOOM_BITS_PER_KEY_DEFAULT,
+    compression: o.compression ?? COMPRESSION_DEFAULT,
+    blockCacheBytes: o.blockCacheBytes ?? limits.BLOCK_CACHE_BYTES_DEFAULT,
+    targetFileBytes: o.targetFileBytes ?? limits.SSTABLE_TARGET_BYTES_DEFAULT,
+    l0CompactionTrigger: o.l0CompactionTrigger ?? limits.L0_COMPACTION_TRIGGER,
+    l0StopWritesTrigger: o.l0StopWritesTrigger ?? limits.L0_STOP_WRITES_TRIGGER,
+    level1Bytes: o.level1Bytes ?? limits.LEVEL1_BYTES_DEFAULT,
+    durability: o.durability ?? 'sync',
+    executor: o.executor ?? (vfs instanceof RealVfs ? 'worker' : 'inline'),
+    autoCompact: o.autoCompact ?? true,
+    compactionFilter: o.compactionFilter,
+    writeStallMsMax: o.writeStallMsMax ?? limits.WRITE_STALL_MS_MAX,
+    clock: o.clock ?? systemClock,
+    rand: o.rand ?? systemRand,
+  };
+}
+
+/** Counters for observability and tests. */
+export interface EngineStats {
+  /** SSTables per level. */
+  levelFiles: number[];
+  /** Bytes of SSTables per level. */
+  levelBytes: number[];
+  /** Memory charged to the active memtable. */
+  memtableBytes: number;
+  /** Point entries and range tombstones in the active and frozen memtables. */
+  memtableEntries: number;
+  /** Frozen memtables waiting for flush. */
+  immutableMemtables: number;
+  /** Flushes since open. */
+  flushes: number;
+  /** Compactions since open. */
+  compactions: number;
+  /** Bytes written by compactions since open. */
+  compactionBytesWritten: number;
+  /** Sequence number of the last visible write. */
+  lastSequence: number;
+  /** Block cache hits, misses and usage. */
+  blockCache: BlockCacheStats;
+}
