@@ -5,7 +5,10 @@
  * gracefully, closes the store and exits 0 (a second signal exits at once with 1). `status` prints
  * the tables of a store and exits. Options may also come from `--config FILE`, a JSON object with
  * the same keys (`host`, `port`, `httpPort`, `data`, `logLevel`); flags given on the command line
- * win over the file. Exit codes: 0 success, 1 a store or server error, 2 a usage error.
+ * win over the file. The other commands (admin, data, import/export, bench, fsck) live one group
+ * per file beside this one; docs/cli.md describes them all. Exit codes (cli-output.ts): 0 success,
+ * 1 a store or server error, 2 a usage error, 3 not found. Every error is one line on standard
+ * error: `tabula: <CODE>: <message>`.
  *
  * `serve` writes its log as JSON lines (pino) on standard output, at `--log-level`; the lines
  * meant for a person (how to point clients at the server) go to standard error. It also serves
@@ -14,7 +17,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { TabulaError } from '../common/errors.js';
 import {
   createLogger,
   isLogLevel,
@@ -28,6 +30,13 @@ import { RpcObserver, setProcessRpcObserver } from '../server/observability.js';
 import { startServer } from '../server/server.js';
 import { openTableStore } from '../tablet/table-store.js';
 import { type RunningConsole, startConsole } from '../web/console-server.js';
+import { registerAdminCommands } from './admin-commands.js';
+import { registerBenchCommand } from './bench-command.js';
+import { errorLine, exitCodeOfAny } from './cli-output.js';
+import { registerDataCommands } from './data-commands.js';
+import { registerExportCommand } from './export-command.js';
+import { registerFsckCommand } from './fsck-command.js';
+import { registerImportCommand } from './import-command.js';
 
 const DATA_DIR_DEFAULT = './tabula-data';
 const HOST_DEFAULT = '127.0.0.1';
@@ -69,8 +78,21 @@ function logLevel(value: string): LogLevel {
   return value;
 }
 
+const EXIT_CODES_HELP = `
+Exit codes: 0 success, 1 server or store error (fsck: damage found), 2 usage error, 3 not found.
+Commands that talk to a server take --endpoint (default $BIGTABLE_EMULATOR_HOST, else 127.0.0.1:8086).
+See docs/cli.md.`;
+
+/** commander's error text (`error: ...`) as the one line `tabula: USAGE: ...`. */
+function usageLine(text: string): string {
+  return `tabula: USAGE: ${text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')} (see --help)\n`;
+}
+
 function usageError(message: string): never {
-  console.error(`tabula: ${message}`);
+  console.error(`tabula: USAGE: ${message}`);
   process.exit(EXIT_USAGE);
 }
 
@@ -217,7 +239,8 @@ async function status(options: { data: string }): Promise<void> {
 
 const program = new Command('tabula')
   .description('Tabula: an open-source Bigtable')
-  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(usageLine(text)) })
+  .addHelpText('after', EXIT_CODES_HELP)
   .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE));
 program
   .command('serve')
@@ -240,8 +263,14 @@ program
   .option('--data <dir>', 'data directory', nonEmpty, DATA_DIR_DEFAULT)
   .action(status);
 
+registerAdminCommands(program);
+registerDataCommands(program);
+registerImportCommand(program);
+registerExportCommand(program);
+registerBenchCommand(program);
+registerFsckCommand(program);
+
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const message = err instanceof TabulaError ? `${err.code}: ${err.message}` : String(err);
-  console.error(`tabula: ${message}`);
-  process.exit(EXIT_STORE_ERROR);
+  console.error(errorLine(err));
+  process.exit(exitCodeOfAny(err));
 });
