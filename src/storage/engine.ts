@@ -608,26 +608,42 @@ export class Engine {
     return run;
   }
 
-  /** Removes files no live version, job or WAL needs. Safe: only after the manifest commit. */
+  /**
+   * Removes files no live version, job or WAL needs; only ever after the manifest commit that
+   * dropped them. Liveness is decided after the directory listing and again right before each
+   * removal, so a file a job creates meanwhile (reserved, or installed by then) is never taken.
+   */
   private async deleteObsoleteFiles(): Promise<void> {
+    const names = await this.opts.vfs.list(this.opts.dir);
+    for (const name of names) {
+      const parsed = parseFileName(name);
+      if (!parsed || !this.isObsolete(parsed.kind, parsed.number)) continue;
+      if (parsed.kind === 'sst') await this.tables.evict(parsed.number);
+      if (!this.isObsolete(parsed.kind, parsed.number)) continue;
+      await this.opts.vfs.remove(joinPath(this.opts.dir, name));
+    }
+  }
+
+  private isObsolete(kind: 'wal' | 'sst' | 'manifest', number: number): boolean {
+    switch (kind) {
+      case 'sst':
+        return !this.liveFileNumbers().has(number);
+      case 'wal':
+        return number < Math.min(this.logNumber, ...this.immutables.map((i) => i.walNumber), this.walNumber);
+      case 'manifest':
+        // Only older manifests: a newer one may be a snapshot being written right now.
+        return number < this.manifest.manifestNumber;
+    }
+  }
+
+  private liveFileNumbers(): Set<number> {
     const live = new Set<number>(this.version.fileNumbers());
     for (const v of this.pinned) {
       if (v.refs === 0 && v !== this.version) this.pinned.delete(v);
       else for (const n of v.fileNumbers()) live.add(n);
     }
     for (const n of this.reservedFileNumbers) live.add(n);
-    const minLog = Math.min(this.logNumber, ...this.immutables.map((i) => i.walNumber), this.walNumber);
-    for (const name of await this.opts.vfs.list(this.opts.dir)) {
-      const parsed = parseFileName(name);
-      if (!parsed) continue;
-      const obsolete =
-        (parsed.kind === 'sst' && !live.has(parsed.number)) ||
-        (parsed.kind === 'wal' && parsed.number < minLog) ||
-        (parsed.kind === 'manifest' && parsed.number !== this.manifest.manifestNumber);
-      if (!obsolete) continue;
-      if (parsed.kind === 'sst') await this.tables.evict(parsed.number);
-      await this.opts.vfs.remove(joinPath(this.opts.dir, name));
-    }
+    return live;
   }
 
   // ---- maintenance ------------------------------------------------------------------------------
