@@ -104,6 +104,14 @@ export interface EngineStats {
   compactions: number;
   /** Bytes written by compactions since open. */
   compactionBytesWritten: number;
+  /** Bytes of SSTables written by flushes since open. */
+  flushBytesWritten: number;
+  /** Total time spent in flushes since open. */
+  flushMsTotal: number;
+  /** Total time spent in compactions since open. */
+  compactionMsTotal: number;
+  /** WAL fdatasync calls since open, their total and longest duration. */
+  walSyncs: { count: number; totalMs: number; maxMs: number };
   /** Sequence number of the last visible write. */
   lastSequence: number;
   /** Block cache hits, misses and usage. */

@@ -98,7 +98,16 @@ export class Engine {
   private writeFailure: TabulaError | undefined;
   private closed = false;
   private tombstoneCache: RangeTombstoneSet | undefined;
-  private readonly counters = { flushes: 0, compactions: 0, compactionBytesWritten: 0 };
+  private readonly counters = {
+    flushes: 0,
+    compactions: 0,
+    compactionBytesWritten: 0,
+    flushBytesWritten: 0,
+    flushMsTotal: 0,
+    compactionMsTotal: 0,
+  };
+  /** fdatasync statistics of WALs already closed (the open WAL adds its own). */
+  private readonly closedWalSyncs = { count: 0, totalMs: 0, maxMs: 0 };
 
   private constructor(
     private readonly opts: ResolvedOptions,
@@ -293,6 +302,7 @@ export class Engine {
     const number = this.nextFileNumber++;
     const wal = await WalWriter.create(this.opts.vfs, joinPath(this.opts.dir, walFileName(number)));
     await this.wal.close().catch(() => undefined);
+    this.addClosedWalSyncs(this.wal);
     if (!this.mem.isEmpty) {
       this.immutables.push({ mem: this.mem, walNumber: this.walNumber });
       this.mem = new Memtable(this.opts.rand, memtableFilterBytes(this.opts.memtableBytes));
@@ -456,6 +466,7 @@ export class Engine {
   private async flushOldest(): Promise<void> {
     const frozen = this.immutables[0];
     if (!frozen) return;
+    const startMs = this.opts.clock.monotonicMs();
     const chunks = await packEntries(frozen.mem.newIterator());
     const spec = this.jobSpec(true, [this.reserveFileNumber()], Number.POSITIVE_INFINITY, 0);
     try {
@@ -471,6 +482,8 @@ export class Engine {
       this.tombstoneCache = undefined;
       this.logNumber = nextLog;
       this.counters.flushes++;
+      this.counters.flushBytesWritten += result.bytesWritten;
+      this.counters.flushMsTotal += this.opts.clock.monotonicMs() - startMs;
     } finally {
       for (const n of spec.fileNumbers) this.reservedFileNumbers.delete(n);
     }
@@ -493,6 +506,7 @@ export class Engine {
     const inputBytes = inputs.reduce((n, f) => n + f.fileSize, 0);
     const count = Math.ceil(inputBytes / this.opts.targetFileBytes) * 2 + 4;
     const numbers = Array.from({ length: count }, () => this.reserveFileNumber());
+    const startMs = this.opts.clock.monotonicMs();
     const spec = this.jobSpec(false, numbers, this.opts.targetFileBytes, outputLevel);
     const filter = this.opts.compactionFilter?.();
     if (filter) spec.filter = { ...filter, versionsComplete: this.sees(inputs, outputLevel) };
@@ -510,6 +524,7 @@ export class Engine {
       });
       this.counters.compactions++;
       this.counters.compactionBytesWritten += result.bytesWritten;
+      this.counters.compactionMsTotal += this.opts.clock.monotonicMs() - startMs;
     } finally {
       for (const n of numbers) this.reservedFileNumbers.delete(n);
     }
@@ -689,6 +704,12 @@ export class Engine {
     }
   }
 
+  private addClosedWalSyncs(wal: WalWriter): void {
+    this.closedWalSyncs.count += wal.syncStats.count;
+    this.closedWalSyncs.totalMs += wal.syncStats.totalMs;
+    this.closedWalSyncs.maxMs = Math.max(this.closedWalSyncs.maxMs, wal.syncStats.maxMs);
+  }
+
   /** Counters and sizes. */
   stats(): EngineStats {
     const levels = this.version.levels;
@@ -702,6 +723,11 @@ export class Engine {
       ),
       immutableMemtables: this.immutables.length,
       ...this.counters,
+      walSyncs: {
+        count: this.closedWalSyncs.count + this.wal.syncStats.count,
+        totalMs: this.closedWalSyncs.totalMs + this.wal.syncStats.totalMs,
+        maxMs: Math.max(this.closedWalSyncs.maxMs, this.wal.syncStats.maxMs),
+      },
       lastSequence: this.visibleSequence,
       blockCache: this.tables.blockCache.stats(),
     };

@@ -34,6 +34,8 @@ interface Pending {
 
 /** A WAL file being written, with group commit and fail-stop error handling. */
 export class WalWriter {
+  /** fdatasync calls of this log: how many, their total and longest duration (for metrics). */
+  readonly syncStats = { count: 0, totalMs: 0, maxMs: 0 };
   private readonly log: LogWriter;
   private queue: Pending[] = [];
   private queuedBytes = 0;
@@ -162,7 +164,12 @@ export class WalWriter {
       await this.file.append(framed);
     }
     if (group.some((p) => p.sync) && this.unsynced) {
+      const startMs = performance.now();
       await this.file.sync();
+      const ms = performance.now() - startMs;
+      this.syncStats.count++;
+      this.syncStats.totalMs += ms;
+      if (ms > this.syncStats.maxMs) this.syncStats.maxMs = ms;
       this.unsynced = false;
     }
   }

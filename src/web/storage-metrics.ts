@@ -33,11 +33,19 @@ interface Gauges {
   cacheHitRatio: Gauge;
   flushes: Gauge<TabletLabels>;
   compactions: Gauge<TabletLabels>;
+  flushBytes: Gauge<TabletLabels>;
+  flushSeconds: Gauge<TabletLabels>;
+  compactionSeconds: Gauge<TabletLabels>;
+  walSyncs: Gauge<TabletLabels>;
+  walSyncSeconds: Gauge<TabletLabels>;
+  walSyncSecondsMax: Gauge<TabletLabels>;
   compactionBytes: Gauge<TabletLabels>;
   tableCalls: Gauge<'table'>;
 }
 
 /** Makes the gauges; each calls `collect` when scraped, which refills them all once per scrape. */
+const MS_PER_SECOND = 1000;
+
 function makeGauges(registry: Registry, collect: () => void): Gauges {
   const registers = [registry];
   const g = (name: string, help: string) =>
@@ -64,6 +72,15 @@ function makeGauges(registry: Registry, collect: () => void): Gauges {
     flushes: g('tabula_tablet_flushes', 'Memtable flushes since the tablet opened (monotonic).'),
     compactions: g('tabula_tablet_compactions', 'Compactions since the tablet opened (monotonic).'),
     compactionBytes: g('tabula_tablet_compaction_written_bytes', 'Bytes written by compactions (monotonic).'),
+    flushBytes: g('tabula_tablet_flush_written_bytes', 'Bytes of SSTables written by flushes (monotonic).'),
+    flushSeconds: g('tabula_tablet_flush_seconds_total', 'Time spent in flushes (monotonic).'),
+    compactionSeconds: g('tabula_tablet_compaction_seconds_total', 'Time spent in compactions (monotonic).'),
+    walSyncs: g('tabula_tablet_wal_syncs', 'WAL fdatasync calls (monotonic).'),
+    walSyncSeconds: g('tabula_tablet_wal_sync_seconds_total', 'Time spent in WAL fdatasync (monotonic).'),
+    walSyncSecondsMax: g(
+      'tabula_tablet_wal_sync_seconds_max',
+      'Longest WAL fdatasync since the tablet opened.',
+    ),
     tableCalls: new Gauge({
       name: 'tabula_table_rpc_calls',
       help: 'Successful RPCs naming the table since the server started (monotonic).',
@@ -89,6 +106,12 @@ function setTablet(g: Gauges, table: string, stats: EngineStats): void {
   g.flushes.set(labels, stats.flushes);
   g.compactions.set(labels, stats.compactions);
   g.compactionBytes.set(labels, stats.compactionBytesWritten);
+  g.flushBytes.set(labels, stats.flushBytesWritten);
+  g.flushSeconds.set(labels, stats.flushMsTotal / MS_PER_SECOND);
+  g.compactionSeconds.set(labels, stats.compactionMsTotal / MS_PER_SECOND);
+  g.walSyncs.set(labels, stats.walSyncs.count);
+  g.walSyncSeconds.set(labels, stats.walSyncs.totalMs / MS_PER_SECOND);
+  g.walSyncSecondsMax.set(labels, stats.walSyncs.maxMs / MS_PER_SECOND);
 }
 
 /**

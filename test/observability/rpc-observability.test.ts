@@ -100,6 +100,10 @@ test('calls, latency, rows and bytes are counted by method and status code', asy
   assert.equal(sample(text, 'tabula_tablets'), 1);
   assert.ok((sample(text, 'tabula_tablet_memtable_bytes{table="metrics",tablet=""}') ?? 0) > 0);
   assert.equal(sample(text, 'tabula_tablet_sstables{table="metrics",tablet="",level="0"}'), 0);
+  // Every acknowledged write was fdatasynced: the WAL counts its syncs and their time.
+  assert.ok((sample(text, 'tabula_tablet_wal_syncs{table="metrics",tablet=""}') ?? 0) >= 1);
+  assert.ok((sample(text, 'tabula_tablet_wal_sync_seconds_total{table="metrics",tablet=""}') ?? 0) > 0);
+  assert.equal(sample(text, 'tabula_tablet_flush_written_bytes{table="metrics",tablet=""}'), 0);
   assert.ok(sample(text, 'tabula_block_cache_capacity_bytes{table="metrics",tablet=""}') !== undefined);
   assert.ok(sample(text, 'tabula_block_cache_hit_ratio') !== undefined);
   assert.ok((sample(text, 'tabula_table_rpc_calls{table="metrics"}') ?? 0) >= 4);

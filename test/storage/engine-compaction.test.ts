@@ -30,6 +30,9 @@ test('compaction drops deleted data and tombstones once no snapshot needs them',
   await fill(engine);
   await engine.compactAll();
   const fullBytes = engine.stats().levelBytes.reduce((a, b) => a + b, 0);
+  const stats = engine.stats();
+  assert.ok(stats.flushes > 0 && stats.flushBytesWritten > 0, 'flushes are counted with their bytes');
+  assert.ok(stats.compactions > 0 && stats.compactionMsTotal >= 0 && stats.walSyncs.count > 0);
   assert.ok(fullBytes > KEYS * 10, 'data was written to sstables');
   for (let i = 0; i < KEYS / 2; i++) await engine.delete(key(i));
   await engine.deleteRange(key(KEYS / 2), key(KEYS));
