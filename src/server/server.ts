@@ -8,7 +8,7 @@
  * by data-service.ts. Shutdown is graceful: new calls are refused, calls in flight get
  * SERVER_SHUTDOWN_GRACE_MS to finish, then the rest are cancelled.
  */
-import { instrumentHandlers } from './observability.js';
+
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
@@ -20,6 +20,7 @@ import {
 import type { TableStore } from '../tablet/table-store-api.js';
 import { DATA_SERVICE_NAME, dataServiceRpcs } from './data-service.js';
 import { INSTANCE_ADMIN_SERVICE_NAME, instanceAdminRpcs } from './instance-admin-service.js';
+import { instrumentHandlers } from './observability.js';
 import { loadBigtableProtos } from './protos.js';
 import type { ServiceRpcs } from './rpc-handlers.js';
 import { buildService } from './rpc-handlers.js';

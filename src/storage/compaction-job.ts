@@ -13,7 +13,6 @@
  * of the key space so the outputs of one level never overlap.
  */
 import { assert } from '../common/assert.js';
-import { sstFileName } from './file-names.js';
 import { EMPTY } from '../common/bytes.js';
 import {
   type CompactionFilter,
@@ -21,6 +20,7 @@ import {
   type CompactionFilterSpec,
   loadCompactionFilter,
 } from './compaction-filter.js';
+import { sstFileName } from './file-names.js';
 import {
   compareInternalKeys,
   EntryKind,
@@ -92,7 +92,8 @@ export async function runCompactionJob(
   source: EntrySource,
   tombstones: readonly RangeTombstone[],
 ): Promise<CompactionResult> {
-  const filter = spec.filter && !spec.isFlush ? await loadCompactionFilter(spec.filter, spec.filter) : undefined;
+  const filter =
+    spec.filter && !spec.isFlush ? await loadCompactionFilter(spec.filter, spec.filter) : undefined;
   const job = new Job(vfs, spec, tombstones, filter);
   try {
     return await job.run(source);

@@ -127,5 +127,7 @@ export function fullCompactionStep(version: Version, deepest: number): Compactio
 export function lastLevelRewrite(version: Version): CompactionPick | undefined {
   const level = version.levels.length - 1;
   const inputs = [...(version.levels[level] ?? [])];
-  return inputs.length === 0 ? undefined : { level, inputs, nextInputs: [], outputLevel: level, trivialMove: false };
+  return inputs.length === 0
+    ? undefined
+    : { level, inputs, nextInputs: [], outputLevel: level, trivialMove: false };
 }

@@ -52,7 +52,8 @@ async function readManifestState(opts: ResolvedOptions, names: string[]): Promis
     let stray: string | undefined;
     for (const n of names) {
       const kind = parseFileName(n)?.kind;
-      if (kind === 'sst' || (kind === 'wal' && (await opts.vfs.fileSize(joinPath(opts.dir, n))) > 0)) stray = n;
+      if (kind === 'sst' || (kind === 'wal' && (await opts.vfs.fileSize(joinPath(opts.dir, n))) > 0))
+        stray = n;
     }
     if (stray) {
       throw errors.dataLoss('store directory holds data files but no CURRENT file', {

@@ -320,7 +320,13 @@ export class Memtable {
 
   // ---- skiplist internals ---------------------------------------------------------------------------
 
-  private findGreaterOrEqual(t: Uint8Array, tOffset: number, tLength: number, tHigh: number, tLow: number): number {
+  private findGreaterOrEqual(
+    t: Uint8Array,
+    tOffset: number,
+    tLength: number,
+    tHigh: number,
+    tLow: number,
+  ): number {
     let x = HEAD;
     let next = HEAD;
     for (let level = this.height - 1; level >= 0; level--) {
@@ -416,7 +422,9 @@ export class Memtable {
   }
 
   private link(ref: number, level: number): number {
-    return (this.words[ref >>> CHUNK_WORD_BITS] as Int32Array)[(ref & CHUNK_WORD_MASK) + HEADER_WORDS + level] as number;
+    return (this.words[ref >>> CHUNK_WORD_BITS] as Int32Array)[
+      (ref & CHUNK_WORD_MASK) + HEADER_WORDS + level
+    ] as number;
   }
 
   private setLink(ref: number, level: number, to: number): void {
@@ -428,7 +436,8 @@ export class Memtable {
     if (nodeBytes > CHUNK_BYTES_MAX) return this.addChunk(nodeBytes) << CHUNK_WORD_BITS;
     if (this.current < 0 || this.currentUsedBytes + nodeBytes > (this.bytes[this.current] as Buffer).length) {
       // The abandoned tail of the previous chunk is memory the memtable holds: charge it.
-      if (this.current >= 0) this.charged += (this.bytes[this.current] as Buffer).length - this.currentUsedBytes;
+      if (this.current >= 0)
+        this.charged += (this.bytes[this.current] as Buffer).length - this.currentUsedBytes;
       const size = Math.max(this.nextChunkBytes, nodeBytes);
       this.nextChunkBytes = Math.min(this.nextChunkBytes * 2, CHUNK_BYTES_MAX);
       this.current = this.addChunk(size);

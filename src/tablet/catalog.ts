@@ -69,7 +69,10 @@ function decode(key: Buffer, value: Buffer): TableRecord {
     throw errors.dataLoss('catalog record is not valid JSON', { key: key.toString('utf8') });
   }
   if (s.version !== CATALOG_RECORD_VERSION) {
-    throw errors.dataLoss('catalog record has an unknown version', { key: key.toString('utf8'), version: s.version });
+    throw errors.dataLoss('catalog record has an unknown version', {
+      key: key.toString('utf8'),
+      version: s.version,
+    });
   }
   const schema = makeSchema(
     {
@@ -91,7 +94,11 @@ export class Catalog {
   list(): TableRecord[] {
     const out: TableRecord[] = [];
     const start = Buffer.from(TABLE_KEY_PREFIX, 'utf8');
-    const end = Buffer.from(TABLE_KEY_PREFIX.slice(0, -1) + String.fromCharCode(TABLE_KEY_PREFIX.charCodeAt(TABLE_KEY_PREFIX.length - 1) + 1), 'utf8');
+    const end = Buffer.from(
+      TABLE_KEY_PREFIX.slice(0, -1) +
+        String.fromCharCode(TABLE_KEY_PREFIX.charCodeAt(TABLE_KEY_PREFIX.length - 1) + 1),
+      'utf8',
+    );
     for (const [k, v] of this.engine.scan({ start, end })) out.push(decode(k, v));
     return out;
   }

@@ -9,10 +9,11 @@
  * outside the compaction), so version-count rules drop cells only when the compaction sees every
  * readable version of its range (`versionsComplete`); otherwise they keep them, and reads hide them.
  */
-import type { CompactionFilter, CompactionFilterContext } from '../storage/compaction-filter.js';
+
 import { decodeCellKey, KEY_TIMESTAMP_BYTES } from '../model/cell-key.js';
 import { compileGcRule, type GcPolicy } from '../model/gc-rule.js';
 import type { GcRule } from '../model/proto-types.js';
+import type { CompactionFilter, CompactionFilterContext } from '../storage/compaction-filter.js';
 import { DATA_START_KEY } from './row-reader.js';
 
 /** The filter's config: the table's families and their rules, and the time of the compaction. */
@@ -24,7 +25,13 @@ export interface GcFilterConfig {
 /** The URL the engine loads this module from. */
 export const GC_FILTER_MODULE = import.meta.url;
 
-function eligible(policy: GcPolicy, index: number, tsMicros: number, nowMicros: number, complete: boolean): boolean {
+function eligible(
+  policy: GcPolicy,
+  index: number,
+  tsMicros: number,
+  nowMicros: number,
+  complete: boolean,
+): boolean {
   switch (policy.kind) {
     case 'keepAll':
       return false;

@@ -3,11 +3,12 @@
  * cells of those ranges, groups them into rows, hides what garbage collection makes eligible and
  * what belongs to no family of the schema, and applies the RowFilter. One row is held at a time.
  */
-import type { Engine } from '../storage/engine.js';
+
 import { decodeCellKey, type KeyRange, rowKeyRange } from '../model/cell-key.js';
 import { evaluateGcPolicy, type GcPolicy } from '../model/gc-rule.js';
 import type { Cell, RowCells } from '../model/row-cells.js';
 import type { CompiledFilter } from '../model/row-filter.js';
+import type { Engine } from '../storage/engine.js';
 import type { RowSelection } from './table-store-api.js';
 
 /** The first engine key of cell data: below it lives tablet metadata (see tablet-keys.ts). */
@@ -19,14 +20,18 @@ export function selectionRanges(selection: RowSelection): KeyRange[] {
     ? [{ start: DATA_START_KEY, end: undefined }]
     : [...selection.rowKeys.map((k) => rowKeyRange(k)), ...selection.rowRanges];
   const clamped = ranges
-    .map((r) => ({ start: Buffer.compare(r.start, DATA_START_KEY) < 0 ? DATA_START_KEY : r.start, end: r.end }))
+    .map((r) => ({
+      start: Buffer.compare(r.start, DATA_START_KEY) < 0 ? DATA_START_KEY : r.start,
+      end: r.end,
+    }))
     .filter((r) => r.end === undefined || Buffer.compare(r.start, r.end) < 0)
     .sort((a, b) => Buffer.compare(a.start, b.start));
   const merged: KeyRange[] = [];
   for (const r of clamped) {
     const last = merged[merged.length - 1];
     if (last && (last.end === undefined || Buffer.compare(r.start, last.end) <= 0)) {
-      if (last.end !== undefined && (r.end === undefined || Buffer.compare(r.end, last.end) > 0)) last.end = r.end;
+      if (last.end !== undefined && (r.end === undefined || Buffer.compare(r.end, last.end) > 0))
+        last.end = r.end;
     } else {
       merged.push({ start: r.start, end: r.end });
     }
@@ -42,7 +47,11 @@ export interface ReadContext {
 }
 
 /** Streams the cells of `ranges` (in order, or reversed) grouped into rows in Bigtable order. */
-export function* readRawRows(engine: Engine, ranges: readonly KeyRange[], reversed: boolean): Generator<RowCells> {
+export function* readRawRows(
+  engine: Engine,
+  ranges: readonly KeyRange[],
+  reversed: boolean,
+): Generator<RowCells> {
   const ordered = reversed ? [...ranges].reverse() : ranges;
   for (const range of ordered) {
     let rowKey: Buffer | undefined;
@@ -54,7 +63,13 @@ export function* readRawRows(engine: Engine, ranges: readonly KeyRange[], revers
         cells = [];
       }
       rowKey = c.rowKey;
-      cells.push({ family: c.family, qualifier: c.qualifier, timestampMicros: c.timestampMicros, value, labels: [] });
+      cells.push({
+        family: c.family,
+        qualifier: c.qualifier,
+        timestampMicros: c.timestampMicros,
+        value,
+        labels: [],
+      });
     }
     if (rowKey !== undefined) yield { key: rowKey, cells: reversed ? cells.reverse() : cells };
   }
@@ -76,7 +91,8 @@ export function visibleCells(row: RowCells, ctx: ReadContext): RowCells {
     const policy = ctx.policies.get(first.family);
     if (policy) {
       const column = cells.slice(i, j);
-      const eligible = policy.kind === 'keepAll' ? undefined : evaluateGcPolicy(policy, column, ctx.nowMicros);
+      const eligible =
+        policy.kind === 'keepAll' ? undefined : evaluateGcPolicy(policy, column, ctx.nowMicros);
       column.forEach((c, k) => {
         if (!eligible?.[k]) out.push(c);
       });

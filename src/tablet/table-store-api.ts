@@ -8,12 +8,13 @@
  * NOT_FOUND for an unknown table, ALREADY_EXISTS, FAILED_PRECONDITION (deletion protection, a
  * family being dropped), INVALID_ARGUMENT/NOT_FOUND for an unknown family in a mutation.
  */
+
+import type { KeyRange } from '../model/cell-key.js';
+import type { ValidMutation } from '../model/mutation.js';
 import type { GcRule } from '../model/proto-types.js';
 import type { ValidReadModifyWriteRule } from '../model/read-modify-write.js';
-import type { ValidMutation } from '../model/mutation.js';
 import type { RowCells } from '../model/row-cells.js';
 import type { CompiledFilter } from '../model/row-filter.js';
-import type { KeyRange } from '../model/cell-key.js';
 
 /** A column family of a table and its garbage-collection rule (undefined: keep everything). */
 export interface FamilySchema {

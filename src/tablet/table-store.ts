@@ -10,23 +10,23 @@
  * recreated over cells of its former self.
  */
 import { rm } from 'node:fs/promises';
-import { type Clock, systemClock, systemRand, type Rand } from '../common/clock.js';
-import { errors } from '../common/errors.js';
 import { prefixSuccessor } from '../common/bytes.js';
+import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
+import { errors } from '../common/errors.js';
 import { ROW_KEY_BYTES_MAX } from '../common/limits.js';
-import { compileGcRule } from '../model/gc-rule.js';
 import { familyKeyRange, rowStartKey } from '../model/cell-key.js';
+import { compileGcRule } from '../model/gc-rule.js';
 import { validateFamilyName } from '../model/mutation.js';
 import type { GcRule } from '../model/proto-types.js';
+import type { CompactionFilterSpec } from '../storage/compaction-filter.js';
 import { Engine, type EngineOptions, type EngineStats } from '../storage/engine.js';
 import { joinPath } from '../storage/vfs.js';
 import { WriteBatch } from '../storage/write-batch.js';
 import { Catalog, makeSchema, type TableRecord } from './catalog.js';
-import { DATA_START_KEY, readRawRows } from './row-reader.js';
-import { BigtableTablet } from './tablet.js';
-import type { CompactionFilterSpec } from '../storage/compaction-filter.js';
 import { GC_FILTER_MODULE, type GcFilterConfig } from './gc-compaction-filter.js';
+import { DATA_START_KEY, readRawRows } from './row-reader.js';
 import type { FamilyModification, FamilySchema, TableSchema, TableStore, Tablet } from './table-store-api.js';
+import { BigtableTablet } from './tablet.js';
 
 /** An engine key above every cell key: row keys are at most ROW_KEY_BYTES_MAX bytes. */
 export const DATA_END_KEY = Buffer.alloc(ROW_KEY_BYTES_MAX + 1, 0xff);
@@ -51,7 +51,10 @@ interface OpenTable {
 
 /** Opens (creating if needed) the tables under `options.dir`. */
 export async function openTableStore(options: TableStoreOptions): Promise<TableStore> {
-  const store = new LocalTableStore(options, await Engine.open({ ...options.engine, dir: joinPath(options.dir, 'catalog') }));
+  const store = new LocalTableStore(
+    options,
+    await Engine.open({ ...options.engine, dir: joinPath(options.dir, 'catalog') }),
+  );
   try {
     await store.load();
   } catch (err) {
@@ -97,7 +100,8 @@ class LocalTableStore implements TableStore {
       const live = new Set([...this.tables.values()].map((t) => t.record.dirName));
       const { readdir } = await import('node:fs/promises');
       const names = await readdir(this.tablesDir()).catch(() => [] as string[]);
-      for (const name of names) if (!live.has(name)) await rm(joinPath(this.tablesDir(), name), { recursive: true, force: true });
+      for (const name of names)
+        if (!live.has(name)) await rm(joinPath(this.tablesDir(), name), { recursive: true, force: true });
     }
   }
 
@@ -175,7 +179,9 @@ class LocalTableStore implements TableStore {
   }
 
   listTables(): TableSchema[] {
-    return [...this.tables.values()].map((t) => t.record.schema).sort((a, b) => (a.tableId < b.tableId ? -1 : 1));
+    return [...this.tables.values()]
+      .map((t) => t.record.schema)
+      .sort((a, b) => (a.tableId < b.tableId ? -1 : 1));
   }
 
   getTable(tableId: string): TableSchema {
@@ -191,7 +197,8 @@ class LocalTableStore implements TableStore {
       await this.catalog.remove(tableId);
       this.tables.delete(tableId);
       await t.engine.close();
-      if (!this.options.engine?.vfs) await rm(joinPath(this.tablesDir(), t.record.dirName), { recursive: true, force: true });
+      if (!this.options.engine?.vfs)
+        await rm(joinPath(this.tablesDir(), t.record.dirName), { recursive: true, force: true });
     });
   }
 
@@ -215,8 +222,10 @@ class LocalTableStore implements TableStore {
       for (const m of modifications) {
         validateFamilyName(m.family);
         const exists = families.has(m.family);
-        if (m.kind === 'create' && exists) throw errors.alreadyExists('column family already exists', { family: m.family });
-        if (m.kind !== 'create' && !exists) throw errors.notFound('column family does not exist', { family: m.family });
+        if (m.kind === 'create' && exists)
+          throw errors.alreadyExists('column family already exists', { family: m.family });
+        if (m.kind !== 'create' && !exists)
+          throw errors.notFound('column family does not exist', { family: m.family });
         if (m.kind === 'drop') {
           families.delete(m.family);
           dropped.push(m.family);
@@ -263,7 +272,8 @@ class LocalTableStore implements TableStore {
 
   checkConsistency(tableId: string, token: string): boolean {
     this.get(tableId);
-    if (!token.startsWith(`${tableId}/`)) throw errors.invalidArgument('consistency token is not for this table', { table: tableId });
+    if (!token.startsWith(`${tableId}/`))
+      throw errors.invalidArgument('consistency token is not for this table', { table: tableId });
     // Every acknowledged write is durable on this single-replica store.
     return true;
   }
@@ -297,6 +307,9 @@ class LocalTableStore implements TableStore {
       }
     }
     await t.engine.write(batch);
-    await this.commit(t, { ...t.record, purgingFamilies: t.record.purgingFamilies.filter((f) => f !== family) });
+    await this.commit(t, {
+      ...t.record,
+      purgingFamilies: t.record.purgingFamilies.filter((f) => f !== family),
+    });
   }
 }

@@ -9,19 +9,19 @@
  */
 import { type Clock, systemClock } from '../common/clock.js';
 import { errors } from '../common/errors.js';
+import { CELL_VALUE_BYTES_MAX, MUTATE_ROWS_BATCH_BYTES_TARGET } from '../common/limits.js';
 import { columnTimeKeyRange, encodeCellKey, familyKeyRange, rowKeyRange } from '../model/cell-key.js';
-import { type GcPolicy, compileGcRule } from '../model/gc-rule.js';
+import { compileGcRule, type GcPolicy } from '../model/gc-rule.js';
 import { SERVER_TIMESTAMP_MICROS, type ValidMutation } from '../model/mutation.js';
-import { type ValidReadModifyWriteRule, incrementInt64 } from '../model/read-modify-write.js';
+import { incrementInt64, type ValidReadModifyWriteRule } from '../model/read-modify-write.js';
 import type { Cell, RowCells } from '../model/row-cells.js';
 import type { CompiledFilter } from '../model/row-filter.js';
 import type { Engine } from '../storage/engine.js';
 import { WriteBatch } from '../storage/write-batch.js';
-import { type ReadContext, readRows, selectionRanges } from './row-reader.js';
 import { RowLocks } from './row-locks.js';
+import { type ReadContext, readRows, selectionRanges } from './row-reader.js';
 import type { ReadRowsQuery, RowKeySample, RowMutations, TableSchema, Tablet } from './table-store-api.js';
 import { TimestampOracle } from './timestamp-oracle.js';
-import { CELL_VALUE_BYTES_MAX, MUTATE_ROWS_BATCH_BYTES_TARGET } from '../common/limits.js';
 
 /** Metadata key holding the timestamp reservation (u64 big-endian micros). */
 export const TIMESTAMP_RESERVATION_KEY = Buffer.from('\x00\x01timestamp-reservation', 'latin1');
@@ -120,9 +120,18 @@ export class BigtableTablet implements Tablet {
       rules.forEach((rule, i) => {
         const id = `${rule.family}\u0000${rule.qualifier.toString('latin1')}`;
         const current = updated.get(id) ?? latest.get(id);
-        const value = rule.kind === 'append' ? appendValue(current?.value, rule.value, i) : incrementInt64(current?.value, rule.amount, `rules[${i}]`);
+        const value =
+          rule.kind === 'append'
+            ? appendValue(current?.value, rule.value, i)
+            : incrementInt64(current?.value, rule.amount, `rules[${i}]`);
         const ts = Math.max(nowMicros, current?.timestampMicros ?? 0);
-        updated.set(id, { family: rule.family, qualifier: rule.qualifier, timestampMicros: ts, value, labels: [] });
+        updated.set(id, {
+          family: rule.family,
+          qualifier: rule.qualifier,
+          timestampMicros: ts,
+          value,
+          labels: [],
+        });
       });
       const mutations: ValidMutation[] = [...updated.values()].map((c) => ({
         kind: 'setCell',
@@ -132,8 +141,8 @@ export class BigtableTablet implements Tablet {
         value: c.value,
       }));
       await this.writeRow(rowKey, mutations);
-      const cells = [...updated.values()].sort(
-        (a, b) => (a.family < b.family ? -1 : a.family > b.family ? 1 : Buffer.compare(a.qualifier, b.qualifier)),
+      const cells = [...updated.values()].sort((a, b) =>
+        a.family < b.family ? -1 : a.family > b.family ? 1 : Buffer.compare(a.qualifier, b.qualifier),
       );
       return { key: rowKey, cells };
     });
@@ -180,7 +189,11 @@ export class BigtableTablet implements Tablet {
    * Writes `entries[i]` for each i of `indices`, in order, in batches of about
    * MUTATE_ROWS_BATCH_BYTES_TARGET; records each entry's failure in `outcomes[i]`.
    */
-  private async writeEntries(entries: readonly RowMutations[], indices: readonly number[], outcomes: unknown[]): Promise<void> {
+  private async writeEntries(
+    entries: readonly RowMutations[],
+    indices: readonly number[],
+    outcomes: unknown[],
+  ): Promise<void> {
     const commits: Promise<void>[] = [];
     let batch = new WriteBatch();
     let members: number[] = [];
@@ -237,7 +250,8 @@ export class BigtableTablet implements Tablet {
     switch (m.kind) {
       case 'setCell': {
         this.requireFamily(m.family);
-        const ts = m.timestampMicros === SERVER_TIMESTAMP_MICROS ? this.serverTimestamp(batch) : m.timestampMicros;
+        const ts =
+          m.timestampMicros === SERVER_TIMESTAMP_MICROS ? this.serverTimestamp(batch) : m.timestampMicros;
         batch.put(encodeCellKey(rowKey, m.family, m.qualifier, ts), m.value);
         return;
       }

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/common/clock.js';
-import { compileRowFilter } from '../../src/model/row-filter.js';
 import type { ValidMutation } from '../../src/model/mutation.js';
+import { compileRowFilter } from '../../src/model/row-filter.js';
 import { openTableStore } from '../../src/tablet/table-store.js';
-import type { BigtableTablet } from '../../src/tablet/tablet.js';
 import type { ReadRowsQuery } from '../../src/tablet/table-store-api.js';
+import type { BigtableTablet } from '../../src/tablet/tablet.js';
 
 const ROWS = 200;
 const VERSIONS = 4;
@@ -38,7 +38,8 @@ function storedCells(tablet: BigtableTablet): number {
 
 function readCells(tablet: BigtableTablet): string[] {
   const out: string[] = [];
-  for (const row of tablet.readRows(ALL)) for (const c of row.cells) out.push(`${row.key}/${c.family}@${c.timestampMicros}`);
+  for (const row of tablet.readRows(ALL))
+    for (const c of row.cells) out.push(`${row.key}/${c.family}@${c.timestampMicros}`);
   return out;
 }
 
@@ -64,10 +65,17 @@ test('compaction removes what max-versions and max-age rules make eligible, and 
         await tablet.mutateRow(row, [set('versions', ts, 'v'), set('keep', ts, 'k')]);
       }
       // One fresh and one old cell in the age family.
-      await tablet.mutateRow(row, [set('age', nowMicros, 'fresh'), set('age', nowMicros - 120_000_000, 'old')]);
+      await tablet.mutateRow(row, [
+        set('age', nowMicros, 'fresh'),
+        set('age', nowMicros - 120_000_000, 'old'),
+      ]);
     }
     const visibleBefore = readCells(tablet);
-    assert.equal(visibleBefore.length, ROWS * (1 + VERSIONS + 1), 'reads hide eligible cells before compaction');
+    assert.equal(
+      visibleBefore.length,
+      ROWS * (1 + VERSIONS + 1),
+      'reads hide eligible cells before compaction',
+    );
     assert.equal(storedCells(tablet), ROWS * (VERSIONS * 2 + 2), 'all cells are stored before compaction');
     await tablet.engine.compactAll();
     assert.deepEqual(readCells(tablet), visibleBefore, 'compaction changes no read result');
