@@ -23,9 +23,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClassicLevel } from 'classic-level';
 import { open } from '../src/client/index.js';
 import { SeededRand } from '../src/common/clock.js';
+import { openLevelDbAnchor } from './leveldb-anchor.js';
 
 const ROWS_DEFAULT = 200_000;
 const QUICK_DIVISOR = 10;
@@ -36,7 +36,6 @@ const VALUE_BYTES = 100;
 const RUNS_DEFAULT = 3;
 const SEED = 20_240_601;
 const TIMESTAMP_MICROS = 1_700_000_000_000_000;
-const SCAN_CHUNK_ENTRIES = 1000;
 const CHILD_TIMEOUT_MS = 15 * 60 * 1000;
 
 const ENGINES = ['tabula', 'leveldb'] as const;
@@ -108,30 +107,8 @@ async function openTabula(dir: string): Promise<BenchStore> {
 }
 
 async function openLevelDb(dir: string): Promise<BenchStore> {
-  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  await db.open();
-  return {
-    putBatch: (keys, values) =>
-      db.batch(
-        keys.map((key, i) => ({ type: 'put' as const, key, value: values[i] as Buffer })),
-        { sync: true },
-      ),
-    get: async (key) => (await db.get(key)) !== undefined,
-    countAll: async () => {
-      const it = db.iterator();
-      let n = 0;
-      try {
-        for (;;) {
-          const entries = await it.nextv(SCAN_CHUNK_ENTRIES);
-          if (entries.length === 0) return n;
-          n += entries.length;
-        }
-      } finally {
-        await it.close();
-      }
-    },
-    close: () => db.close(),
-  };
+  const db = await openLevelDbAnchor(dir);
+  return { ...db, get: async (key) => (await db.getAsync(key)) !== undefined };
 }
 
 async function fill(store: BenchStore, order: number[]): Promise<number> {

@@ -24,10 +24,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ClassicLevel } from 'classic-level';
 import { SeededRand } from '../src/common/clock.js';
 import { Engine } from '../src/storage/engine.js';
 import { WriteBatch } from '../src/storage/write-batch.js';
+import { openLevelDbAnchor } from './leveldb-anchor.js';
 
 const WRITE_COUNT_FULL = 1_000_000;
 const READ_COUNT_FULL = 200_000;
@@ -43,7 +43,6 @@ const CHILD_TIMEOUT_MS_QUICK = 2 * 60 * 1000;
 const LAG_RESOLUTION_MS = 10;
 const NS_PER_MS = 1e6;
 const KB_PER_MB = 1024;
-const SCAN_CHUNK_ENTRIES = 1000;
 
 const ENGINES = ['tabula', 'leveldb'] as const;
 type EngineName = (typeof ENGINES)[number];
@@ -131,31 +130,7 @@ async function openTabula(dir: string): Promise<BenchStore> {
 }
 
 async function openLevelDb(dir: string): Promise<BenchStore> {
-  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  await db.open();
-  return {
-    putBatch: (keys, values) =>
-      db.batch(
-        keys.map((key, i) => ({ type: 'put' as const, key, value: values[i] as Buffer })),
-        { sync: true },
-      ),
-    getSync: (key) => db.getSync(key),
-    getAsync: (key) => db.get(key),
-    countAll: async () => {
-      const it = db.iterator();
-      let n = 0;
-      try {
-        for (;;) {
-          const entries = await it.nextv(SCAN_CHUNK_ENTRIES);
-          if (entries.length === 0) return n;
-          n += entries.length;
-        }
-      } finally {
-        await it.close();
-      }
-    },
-    close: () => db.close(),
-  };
+  return openLevelDbAnchor(dir);
 }
 
 // ---- workloads (child side) ----------------------------------------------------------------------

@@ -21,7 +21,8 @@ import type { RowFilter, RowFilterKind } from './proto-types.js';
 /** Label syntax of `apply_label_transformer` (data.proto: `[a-z0-9\\-]+`, at most 15 characters). */
 export const ROW_FILTER_LABEL_PATTERN = /^[a-z0-9-]+$/;
 
-const KINDS: ReadonlySet<string> = new Set<RowFilterKind>([
+/** Every member of the RowFilter oneof (data.proto), in proto order. */
+export const ROW_FILTER_KINDS: readonly RowFilterKind[] = [
   'chain',
   'interleave',
   'condition',
@@ -42,7 +43,9 @@ const KINDS: ReadonlySet<string> = new Set<RowFilterKind>([
   'stripValueTransformer',
   'applyLabelTransformer',
   'valueBitmaskFilter',
-]);
+];
+
+const KINDS: ReadonlySet<string> = new Set<RowFilterKind>(ROW_FILTER_KINDS);
 
 /** What validation learned about a subtree. */
 interface SubtreeInfo {

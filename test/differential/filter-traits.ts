@@ -3,34 +3,14 @@
  * Bigtable) while the emulator may accept it. The intended-difference rules key on these names.
  * Only filters built by filter-generator.ts are walked, so depth is bounded by its maximum.
  */
+import { ROW_FILTER_KINDS } from '../../src/model/filter-validate.js';
 import type { RowFilter } from '../../src/model/proto-types.js';
 import { containsLabel } from './filter-generator.js';
 
 /** Label syntax of apply_label_transformer (data.proto). */
 const LABEL_PATTERN = /^[a-z0-9-]{1,15}$/;
 /** Members of the RowFilter oneof, as set in generated requests. */
-const MEMBERS = [
-  'chain',
-  'interleave',
-  'condition',
-  'sink',
-  'passAllFilter',
-  'blockAllFilter',
-  'rowKeyRegexFilter',
-  'rowSampleFilter',
-  'familyNameRegexFilter',
-  'columnQualifierRegexFilter',
-  'columnRangeFilter',
-  'timestampRangeFilter',
-  'valueRegexFilter',
-  'valueRangeFilter',
-  'cellsPerRowOffsetFilter',
-  'cellsPerRowLimitFilter',
-  'cellsPerColumnLimitFilter',
-  'stripValueTransformer',
-  'applyLabelTransformer',
-  'valueBitmaskFilter',
-] as const;
+const MEMBERS = ROW_FILTER_KINDS;
 
 /** A node of a filter tree and whether it lies inside a condition. */
 export interface FilterNode {
