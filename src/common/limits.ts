@@ -157,3 +157,16 @@ export const MUTATE_ROWS_REQUEST_BYTES_TARGET = 16 * 1024 * 1024;
 export const LIST_TABLES_PAGE_SIZE = 1_000;
 /** Most ListTables pages followed (so a misbehaving server cannot loop forever). */
 export const LIST_TABLES_PAGES_MAX = 10_000;
+
+// ---- Tablets and server requests --------------------------------------------------------------
+
+/** How far ahead a persisted server-timestamp reservation reaches. */
+export const TIMESTAMP_RESERVATION_MICROS = 10_000_000;
+/** Rows per write batch when purging a dropped column family. */
+export const PURGE_BATCH_ROWS = 1000;
+/** Most tables one ListTables page returns. */
+export const LIST_TABLES_PAGE_SIZE_MAX = 1_000;
+/** Longest table id logged whole in a request log field. */
+export const TABLE_FIELD_CHARS_MAX = 1024;
+/** Longest resource name (projects/…/tables/…) accepted. */
+export const RESOURCE_NAME_CHARS_MAX = 1024;

@@ -26,7 +26,11 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { RPC_LOG_LINES_PER_SECOND_MAX, RPC_WINDOW_SAMPLES_MAX } from '../common/limits.js';
+import {
+  RPC_LOG_LINES_PER_SECOND_MAX,
+  RPC_WINDOW_SAMPLES_MAX,
+  TABLE_FIELD_CHARS_MAX,
+} from '../common/limits.js';
 import { LineBudget, type Logger, logBytes, silentLogger } from '../common/logger.js';
 import { CallWindow, Registry, type RpcCounts, RpcMetrics } from '../common/metrics.js';
 
@@ -38,8 +42,6 @@ export const SLOW_RPC_MS_DEFAULT = 1000;
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobuf messages of many shapes.
 type Message = any;
 
-/** Longest table id put in a log field or a label, in characters (RESOURCE_NAME_CHARS_MAX). */
-const TABLE_FIELD_CHARS_MAX = 1024;
 /** A table's resource name; the id runs to the next `/` (an authorized view's name goes on). */
 const TABLE_NAME_PATTERN = /^projects\/[^/]*\/instances\/[^/]*\/tables\/([^/]*)/;
 

@@ -8,10 +8,10 @@
  * or a materialized view are UNIMPLEMENTED: Tabula has neither.
  */
 import { errors } from '../common/errors.js';
+import { RESOURCE_NAME_CHARS_MAX } from '../common/limits.js';
 import { validateTableId } from '../model/mutation.js';
 
-/** Longest resource name Tabula parses, in characters (Tabula; longer names are malformed). */
-export const RESOURCE_NAME_CHARS_MAX = 1024;
+export { RESOURCE_NAME_CHARS_MAX };
 
 /** A parsed instance name. */
 export interface InstanceName {

@@ -9,6 +9,7 @@
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { errors } from '../common/errors.js';
+import { LIST_TABLES_PAGE_SIZE_MAX } from '../common/limits.js';
 import { validateTableId } from '../model/mutation.js';
 import type { TableStore } from '../tablet/table-store-api.js';
 import { loadBigtableProtos } from './protos.js';
@@ -26,14 +27,13 @@ import {
 import type { TableMessage } from './table-views.js';
 import { parseTableView, tableMessage } from './table-views.js';
 
+export { LIST_TABLES_PAGE_SIZE_MAX };
+
 /** Fully qualified name of the table admin service. */
 export const TABLE_ADMIN_SERVICE_NAME = 'google.bigtable.admin.v2.BigtableTableAdmin';
 
 /** Type URL of a Table packed in a google.protobuf.Any. */
 export const TABLE_TYPE_URL = 'type.googleapis.com/google.bigtable.admin.v2.Table';
-
-/** Largest ListTables page a client may ask for; larger `page_size`s are capped (Tabula). */
-export const LIST_TABLES_PAGE_SIZE_MAX = 1_000;
 
 interface CreateTableRequest {
   parent?: string;

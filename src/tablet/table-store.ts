@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { prefixSuccessor } from '../common/bytes.js';
 import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
 import { errors } from '../common/errors.js';
-import { ROW_KEY_BYTES_MAX } from '../common/limits.js';
+import { PURGE_BATCH_ROWS, ROW_KEY_BYTES_MAX } from '../common/limits.js';
 import { familyKeyRange, rowStartKey } from '../model/cell-key.js';
 import { compileGcRule } from '../model/gc-rule.js';
 import { validateFamilyName } from '../model/mutation.js';
@@ -31,8 +31,6 @@ import { BigtableTablet } from './tablet.js';
 /** An engine key above every cell key: row keys are at most ROW_KEY_BYTES_MAX bytes. */
 export const DATA_END_KEY = Buffer.alloc(ROW_KEY_BYTES_MAX + 1, 0xff);
 const MICROS_PER_MS = 1000;
-/** Rows per write batch when purging a dropped family. */
-const PURGE_BATCH_ROWS = 1000;
 
 /** Options of a local table store. */
 export interface TableStoreOptions {

@@ -5,9 +5,10 @@
  * timestamp beyond it; after a restart, timestamps start above the persisted reservation.
  */
 import type { Clock } from '../common/clock.js';
+import { TIMESTAMP_RESERVATION_MICROS } from '../common/limits.js';
 
-/** How far ahead a reservation reaches. */
-export const TIMESTAMP_RESERVATION_MICROS = 10_000_000;
+export { TIMESTAMP_RESERVATION_MICROS };
+
 const MICROS_PER_MS = 1000;
 
 export class TimestampOracle {
