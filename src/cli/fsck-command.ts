@@ -2,7 +2,9 @@
  * `tabula fsck --data DIR`: checks a stopped server's data directory offline, reading every byte
  * that carries a checksum, and reports each damaged file precisely (path, offset, what).
  *
- * A data directory holds engine directories: `catalog/` and `tables/<dir>/` (tablet/table-store.ts).
+ * A data directory holds engine directories: `catalog/` and `tables/<table>/<tablet>/`
+ * (tablet/table-store.ts). A tablet's manifest may name SSTables of a sibling store (a split or
+ * merge parent: storage/file-refs.ts); fsck checks those exist.
  * In each one fsck
  *   - reads CURRENT and the manifest it names (ManifestStore.recover), replays the edits and
  *     checks every SSTable they name exists with the recorded size;
@@ -22,7 +24,7 @@ import { ManifestStore } from '../storage/manifest-store.js';
 import { RealVfs } from '../storage/real-vfs.js';
 import { SstableReader } from '../storage/sstable-reader.js';
 import { decodeVersionEdit, type FileMeta } from '../storage/version-edit.js';
-import { joinPath } from '../storage/vfs.js';
+import { dirName, joinPath } from '../storage/vfs.js';
 import { decodeBatch } from '../storage/write-batch.js';
 import { EXIT_ERROR } from './cli-output.js';
 
@@ -59,11 +61,13 @@ async function checkManifestFiles(vfs: RealVfs, dir: string, report: EngineRepor
     return;
   }
   for (const meta of live.values()) {
-    const path = joinPath(dir, sstFileName(meta.fileNumber));
+    const path = meta.source
+      ? joinPath(dirName(dir), meta.source.dir, sstFileName(meta.source.fileNumber))
+      : joinPath(dir, sstFileName(meta.fileNumber));
     const size = await vfs.fileSize(path).catch(() => undefined);
     if (size === undefined)
       addDamage(report, describe(errors.dataLoss('sstable named by the manifest is missing', { path })));
-    else if (size !== meta.fileSize) {
+    else if (!meta.source && size !== meta.fileSize) {
       addDamage(
         report,
         describe(
@@ -143,7 +147,10 @@ async function engineDirs(vfs: RealVfs, data: string): Promise<string[]> {
   const info = await stat(data).catch(() => undefined);
   if (!info?.isDirectory()) throw errors.notFound('data directory does not exist', { dir: data });
   const dirs = (await vfs.exists(joinPath(data, 'catalog'))) ? [joinPath(data, 'catalog')] : [];
-  for (const name of await vfs.list(joinPath(data, 'tables'))) dirs.push(joinPath(data, 'tables', name));
+  for (const table of await vfs.list(joinPath(data, 'tables'))) {
+    for (const tablet of await vfs.list(joinPath(data, 'tables', table)))
+      dirs.push(joinPath(data, 'tables', table, tablet));
+  }
   if (dirs.length === 0)
     throw errors.notFound('no catalog/ or tables/ here: not a tabula data directory', { dir: data });
   return dirs;

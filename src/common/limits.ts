@@ -170,3 +170,63 @@ export const LIST_TABLES_PAGE_SIZE_MAX = 1_000;
 export const TABLE_FIELD_CHARS_MAX = 1024;
 /** Longest resource name (projects/…/tables/…) accepted. */
 export const RESOURCE_NAME_CHARS_MAX = 1024;
+
+// ---- Splitting and merging tablets --------------------------------------------------------------
+
+/** Size past which a tablet splits in two (`--split-threshold-bytes`). */
+export const SPLIT_THRESHOLD_BYTES_DEFAULT = 256 * 1024 * 1024;
+/** Smallest split threshold accepted: below it a tablet would split on its own metadata. */
+export const SPLIT_THRESHOLD_BYTES_MIN = 4 * 1024;
+/**
+ * Two adjacent tablets merge when together they hold less than this fraction of the split
+ * threshold. Well below 1/2, so the two halves of a fresh split never merge back.
+ */
+export const MERGE_FRACTION = 0.25;
+/** How often each table's tablets are checked for merges. */
+export const MERGE_CHECK_INTERVAL_MS = 2_000;
+/**
+ * Memory all tablets' memtables may use together; past it the largest memtable is flushed early.
+ * Keeps memory bounded by configuration however many tablets there are.
+ */
+export const MEMTABLE_BUDGET_BYTES_DEFAULT = 256 * 1024 * 1024;
+/** Writes between two checks of the memtable budget. */
+export const MEMTABLE_BUDGET_CHECK_WRITES = 64;
+/** Bytes of data between two intra-tablet samples of SampleRowKeys. */
+export const SAMPLE_INTERVAL_BYTES_DEFAULT = 32 * 1024 * 1024;
+/**
+ * A tablet with fewer index samples than this picks its split row by scanning its rows instead
+ * (it is small: a handful of blocks).
+ */
+export const SPLIT_SAMPLES_MIN = 4;
+/** Rows scanned at most to pick the split row of a tablet with too few index samples. */
+export const SPLIT_SCAN_ROWS_MAX = 100_000;
+/** Sustained operations per second that make a tablet hot enough to split below the threshold. */
+export const HOT_TABLET_OPS_PER_SEC = 20_000;
+/** How long a tablet must stay hot before it splits. */
+export const HOT_TABLET_WINDOW_MS = 10_000;
+/** Smallest tablet a hot split applies to: below it there is nothing to spread. */
+export const HOT_SPLIT_BYTES_MIN = 1024 * 1024;
+
+// ---- Coordination (src/coord) -------------------------------------------------------------------
+
+/** Longest coordination key, lock name or watch prefix, in UTF-8 bytes. */
+export const COORD_KEY_BYTES_MAX = 1024;
+/** Largest value of one coordination key, in bytes (a Chubby-style small file, not a data store). */
+export const COORD_VALUE_BYTES_MAX = 256 * 1024;
+/** Most keys the coordination service holds; a put of a new key beyond it is RESOURCE_EXHAUSTED. */
+export const COORD_KEYS_MAX = 10_000;
+/**
+ * Most bytes of all keys plus all values held. The embedded driver rewrites its whole state on
+ * every change, so this bounds the work (and fsync size) of one change.
+ */
+export const COORD_STATE_BYTES_MAX = 8 * 1024 * 1024;
+/** Most locks held at once (expired and released ones do not count). */
+export const COORD_LOCKS_MAX = 10_000;
+/** Longest lock owner name, in UTF-8 bytes. */
+export const COORD_OWNER_BYTES_MAX = 256;
+/** Longest lease a lock may be taken for. */
+export const COORD_LEASE_TTL_MS_MAX = 10 * 60 * 1000;
+/** Most watchers registered at once on one coordination instance. */
+export const COORD_WATCHERS_MAX = 1_000;
+/** Most changes queued behind the one being persisted before new ones are refused. */
+export const COORD_PENDING_MUTATIONS_MAX = 10_000;

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { type ErrorCode, TabulaError } from '../common/errors.js';
 import { type CompactionResult, type CompactionSpec, runCompactionJob } from './compaction-job.js';
 import { ChunkSource } from './entry-chunks.js';
+import { BoundedIterator, clipTombstones } from './file-refs.js';
 import type { RangeTombstone } from './internal-key.js';
 import { MergingIterator } from './merging-iterator.js';
 import { SstableReader } from './sstable-reader.js';
@@ -18,6 +19,8 @@ import type { Vfs } from './vfs.js';
 export interface CompactionInputFile {
   fileNumber: number;
   path: string;
+  /** Internal-key bounds of a bounded reference: entries outside them are not the store's. */
+  bounds?: { smallest: Uint8Array; largest: Uint8Array };
 }
 
 /** Runs flush and compaction jobs. */
@@ -35,15 +38,36 @@ export async function compactFiles(
 ): Promise<CompactionResult> {
   const readers: SstableReader[] = [];
   try {
+    const views: FileMeta[] = [];
     for (const input of inputs) {
       readers.push(SstableReader.open(await vfs.openReadable(input.path), input.fileNumber));
+      views.push(inputView(input));
     }
-    const tombstones = readers.flatMap((r) => [...r.rangeTombstones]);
-    const source = new MergingIterator(readers.map((r) => r.newIterator()));
+    const tombstones = readers.flatMap((r, i) => clipTombstones(views[i] as FileMeta, r.rangeTombstones));
+    const source = new MergingIterator(
+      readers.map((r, i) => BoundedIterator.forFile(views[i] as FileMeta, r.newIterator())),
+    );
     return await runCompactionJob(vfs, spec, source, tombstones);
   } finally {
     for (const r of readers) await r.close();
   }
+}
+
+/** The bounds of an input as a FileMeta (what the clipping helpers take); sizes are unused. */
+function inputView(input: CompactionInputFile): FileMeta {
+  const toBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  const b = input.bounds;
+  const empty = Buffer.alloc(0);
+  return b
+    ? {
+        fileNumber: input.fileNumber,
+        fileSize: 0,
+        entryCount: 0,
+        smallest: toBuffer(b.smallest),
+        largest: toBuffer(b.largest),
+        bounded: true,
+      }
+    : { fileNumber: input.fileNumber, fileSize: 0, entryCount: 0, smallest: empty, largest: empty };
 }
 
 /** Runs jobs on the calling thread. */

@@ -19,7 +19,6 @@ import {
 } from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
 import type { RangeTombstoneSet } from './range-tombstone-set.js';
-import type { SstableReader } from './sstable-reader.js';
 import type { FileMeta } from './version-edit.js';
 
 /** Concatenates the files of one level >= 1. */
@@ -29,7 +28,7 @@ export class LevelIterator implements InternalIterator {
 
   constructor(
     private readonly files: readonly FileMeta[],
-    private readonly readerOf: (f: FileMeta) => SstableReader,
+    private readonly iteratorOf: (f: FileMeta) => InternalIterator,
   ) {}
 
   valid(): boolean {
@@ -96,8 +95,7 @@ export class LevelIterator implements InternalIterator {
       this.inner = undefined;
       return;
     }
-    if (index !== this.index || !this.inner)
-      this.inner = this.readerOf(this.files[index] as FileMeta).newIterator();
+    if (index !== this.index || !this.inner) this.inner = this.iteratorOf(this.files[index] as FileMeta);
     this.index = index;
   }
   private skipForward(): void {

@@ -5,9 +5,11 @@
 import type { Clock, Rand } from '../common/clock.js';
 import { systemClock, systemRand } from '../common/clock.js';
 import * as limits from '../common/limits.js';
-import type { BlockCacheStats } from './block-cache.js';
+import type { BlockCache, BlockCacheStats } from './block-cache.js';
+import type { CompactionExecutor } from './compaction-executor.js';
 import type { CompactionFilterSpec } from './compaction-filter.js';
 import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
+import type { FileSource } from './file-refs.js';
 import { RealVfs } from './real-vfs.js';
 import type { Vfs } from './vfs.js';
 
@@ -39,8 +41,19 @@ export interface EngineOptions {
   level1Bytes?: number;
   /** 'sync' (default): a write resolves once fdatasynced. 'relaxed': once written. */
   durability?: 'sync' | 'relaxed';
-  /** Where flushes and compactions run: 'worker' (default on a real disk) or 'inline'. */
-  executor?: 'worker' | 'inline';
+  /**
+   * Where flushes and compactions run: 'worker' (default on a real disk), 'inline', or an executor
+   * shared by many stores (the store does not close it).
+   */
+  executor?: 'worker' | 'inline' | CompactionExecutor;
+  /** A block cache shared by many stores (default: one of `blockCacheBytes` for this store). */
+  blockCache?: BlockCache;
+  /**
+   * Called with the sources of file references (src/storage/file-refs.ts) the store no longer
+   * needs, once the manifest edit that dropped them is durable and no reader pins them. The store
+   * never deletes another store's file; the namespace's owner does, once nothing refers to it.
+   */
+  onSourcesReleased?: (sources: FileSource[]) => void;
   /** Whether to run compactions automatically (default true). */
   autoCompact?: boolean;
   /** Names a filter that compactions consult to drop values (called at each compaction's start). */
@@ -54,8 +67,12 @@ export interface EngineOptions {
 }
 
 /** Effective options. */
-export type ResolvedOptions = Required<Omit<EngineOptions, 'vfs' | 'clock' | 'rand' | 'compactionFilter'>> & {
+export type ResolvedOptions = Required<
+  Omit<EngineOptions, 'vfs' | 'clock' | 'rand' | 'compactionFilter' | 'blockCache' | 'onSourcesReleased'>
+> & {
   compactionFilter: EngineOptions['compactionFilter'];
+  blockCache: BlockCache | undefined;
+  onSourcesReleased: EngineOptions['onSourcesReleased'];
   vfs: Vfs;
   clock: Clock;
   rand: Rand;
@@ -80,6 +97,8 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     executor: o.executor ?? (vfs instanceof RealVfs ? 'worker' : 'inline'),
     autoCompact: o.autoCompact ?? true,
     compactionFilter: o.compactionFilter,
+    blockCache: o.blockCache,
+    onSourcesReleased: o.onSourcesReleased,
     writeStallMsMax: o.writeStallMsMax ?? limits.WRITE_STALL_MS_MAX,
     clock: o.clock ?? systemClock,
     rand: o.rand ?? systemRand,

@@ -37,7 +37,8 @@ import {
 } from './engine-options.js';
 import { type RecoveredStore, recoverStore } from './engine-recovery.js';
 import { packEntries } from './entry-chunks.js';
-import { parseFileName, sstFileName, walFileName } from './file-names.js';
+import { parseFileName, walFileName } from './file-names.js';
+import type { FileSource } from './file-refs.js';
 import { EntryKind, kindOf, type RangeTombstone, sequenceOf, userKeyOf } from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
 import { ManifestStore } from './manifest-store.js';
@@ -45,10 +46,17 @@ import { Memtable, memtableFilterBytes } from './memtable.js';
 import { MergingIterator } from './merging-iterator.js';
 import { RangeTombstoneSet } from './range-tombstone-set.js';
 import { StoreLock } from './store-lock.js';
+import {
+  type BlockSample,
+  blockSamples,
+  createStoreWithFiles,
+  exportRefs,
+  type LevelFile,
+} from './store-refs.js';
 import { TableCache } from './table-cache.js';
 import { fileContains, largestIsExclusive, type Version } from './version.js';
 import type { FileMeta, VersionEdit } from './version-edit.js';
-import { joinPath } from './vfs.js';
+import { dirName, joinPath } from './vfs.js';
 import { WalWriter } from './wal-writer.js';
 import { BatchCursor, BatchOp, WriteBatch } from './write-batch.js';
 
@@ -97,6 +105,7 @@ export class Engine {
   private retryDelayMs = 0;
   private writeFailure: TabulaError | undefined;
   private closed = false;
+  private compactionsSuspended = false;
   private tombstoneCache: RangeTombstoneSet | undefined;
   private readonly counters = {
     flushes: 0,
@@ -115,8 +124,17 @@ export class Engine {
     recovered: RecoveredStore,
     private readonly lock: StoreLock,
   ) {
-    this.tables = new TableCache(opts.vfs, opts.dir, opts.blockCacheBytes);
-    this.executor = opts.executor === 'worker' ? new WorkerExecutor() : new InlineExecutor(opts.vfs);
+    this.tables = new TableCache(
+      opts.vfs,
+      opts.dir,
+      opts.blockCache ?? TableCache.ownCache(opts.blockCacheBytes),
+    );
+    this.executor =
+      typeof opts.executor === 'object'
+        ? opts.executor
+        : opts.executor === 'worker'
+          ? new WorkerExecutor()
+          : new InlineExecutor(opts.vfs);
     this.version = recovered.version;
     this.nextFileNumber = recovered.nextFileNumber;
     this.logNumber = recovered.logNumber;
@@ -361,10 +379,10 @@ export class Engine {
     const version = this.version;
     this.pin(version);
     const children: InternalIterator[] = this.memtablesNewestFirst().map((m) => m.newIterator());
-    for (const f of version.levels[0] ?? []) children.push(this.tables.reader(f).newIterator());
+    for (const f of version.levels[0] ?? []) children.push(this.tables.iterator(f));
     for (let level = 1; level < version.levels.length; level++) {
       const files = version.levels[level] ?? [];
-      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.reader(f)));
+      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.iterator(f)));
     }
     const source = new MergingIterator(children);
     return scanVisible(source, this.rangeTombstones(), sequence, options, () => this.unpin(version));
@@ -397,7 +415,7 @@ export class Engine {
   private rangeTombstones(): RangeTombstoneSet {
     if (!this.tombstoneCache) {
       const all = this.memtablesNewestFirst().flatMap((m) => [...m.rangeTombstones]);
-      for (const f of this.version.levels.flat()) all.push(...this.tables.reader(f).rangeTombstones);
+      for (const f of this.version.levels.flat()) all.push(...this.tables.rangeTombstones(f));
       this.tombstoneCache = new RangeTombstoneSet(all);
     }
     return this.tombstoneCache;
@@ -426,7 +444,7 @@ export class Engine {
         this.scheduleBackgroundWork();
       });
     }
-    if (!this.compacting && this.opts.autoCompact) {
+    if (!this.compacting && this.opts.autoCompact && !this.compactionsSuspended) {
       const pick = pickCompaction(this.version, this.opts, this.compactCursors);
       if (pick) {
         this.compacting = this.runBackground(() => this.runCompaction(pick)).finally(() => {
@@ -515,7 +533,8 @@ export class Engine {
         spec,
         inputs.map((f) => ({
           fileNumber: f.fileNumber,
-          path: joinPath(this.opts.dir, sstFileName(f.fileNumber)),
+          path: this.tables.pathOf(f),
+          ...(f.bounded ? { bounds: { smallest: f.smallest, largest: f.largest } } : {}),
         })),
       );
       await this.logAndApply({
@@ -544,7 +563,7 @@ export class Engine {
     const touches = (t: RangeTombstone) => Buffer.compare(t.start, hi) <= 0 && Buffer.compare(t.end, lo) > 0;
     for (const m of this.memtablesNewestFirst()) if (m.rangeTombstones.some(touches)) return false;
     for (const f of this.version.levels.flat()) {
-      if (!inside.has(f.fileNumber) && this.tables.reader(f).rangeTombstones.some(touches)) return false;
+      if (!inside.has(f.fileNumber) && this.tables.rangeTombstones(f).some(touches)) return false;
     }
     return true;
   }
@@ -629,6 +648,13 @@ export class Engine {
    * removal, so a file a job creates meanwhile (reserved, or installed by then) is never taken.
    */
   private async deleteObsoleteFiles(): Promise<void> {
+    const released: FileSource[] = [];
+    for (const n of this.tables.openNumbers()) {
+      if (this.liveFileNumbers().has(n)) continue;
+      const source = await this.tables.evict(n);
+      if (source) released.push(source);
+    }
+    if (released.length > 0) this.opts.onSourcesReleased?.(released);
     const names = await this.opts.vfs.list(this.opts.dir);
     for (const name of names) {
       const parsed = parseFileName(name);
@@ -662,6 +688,69 @@ export class Engine {
   }
 
   // ---- maintenance ------------------------------------------------------------------------------
+
+  /** Stops starting compactions (flushes go on) and waits for the one running, if any. */
+  async suspendCompactions(): Promise<void> {
+    this.compactionsSuspended = true;
+    while (this.compacting) await this.compacting;
+  }
+
+  /** Lets compactions start again. */
+  resumeCompactions(): void {
+    this.compactionsSuspended = false;
+    this.scheduleBackgroundWork();
+  }
+
+  /**
+   * References to the live SSTables restricted to user keys [lo, hi), for a new store beside this
+   * one (`Engine.createWithFiles`). Memtables are not included: flush first, with writes stopped.
+   */
+  fileRefs(lo: Buffer | undefined, hi: Buffer | undefined): LevelFile[] {
+    return exportRefs(this.version, this.tables, baseName(this.opts.dir), lo, hi);
+  }
+
+  /**
+   * Sources of the file references this store holds open (one per reference). Together with
+   * `onSourcesReleased` this lets the namespace count references: count these at open, and what
+   * is still held right before `close`.
+   */
+  referencedSources(): FileSource[] {
+    return this.tables.openSources();
+  }
+
+  /** Memory charged to the active and frozen memtables. */
+  memtableBytes(): number {
+    let n = 0;
+    for (const m of this.memtablesNewestFirst()) n += m.approximateBytes;
+    return n;
+  }
+
+  /** Each data block's last user key and size, over every live SSTable, in key order. */
+  blockSamples(): BlockSample[] {
+    return blockSamples(this.version, this.tables);
+  }
+
+  /** Bytes of live SSTables plus the memtables' memory. */
+  approximateBytes(): number {
+    let n = this.memtableBytes();
+    for (let l = 0; l < this.version.levels.length; l++) n += this.version.levelBytes(l);
+    return n;
+  }
+
+  /**
+   * Creates a store in `options.dir` (new or empty) whose SSTables are `files` (references from
+   * `fileRefs` of sibling stores) and whose sequence numbers continue after `lastSequence`; open it
+   * with `Engine.open`. Durable on resolve.
+   */
+  static async createWithFiles(
+    options: EngineOptions,
+    files: readonly LevelFile[],
+    lastSequence: number,
+  ): Promise<void> {
+    const opts = resolveOptions(options);
+    await createStoreWithFiles(opts.vfs, opts.dir, files, lastSequence);
+    await opts.vfs.syncDir(dirName(opts.dir));
+  }
 
   /** Freezes the memtable and waits until every frozen memtable is flushed. */
   async flush(): Promise<void> {
@@ -746,9 +835,13 @@ export class Engine {
     await this.wal.close().catch(() => undefined);
     await this.manifest.close();
     await this.tables.closeAll();
-    await this.executor.close();
+    if (typeof this.opts.executor !== 'object') await this.executor.close();
     await this.lock.release();
   }
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 function isRecoverableWalFailure(err: TabulaError): boolean {

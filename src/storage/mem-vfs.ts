@@ -238,6 +238,17 @@ export class MemVfs implements Vfs {
     if (parent && name !== undefined && parent.live.get(name)?.kind === 'file') parent.live.delete(name);
   }
 
+  async removeDir(dir: string): Promise<void> {
+    this.checkFault('remove', dir, 'remove');
+    const parent = this.lookupDir(segments(dir).slice(0, -1));
+    const name = segments(dir).at(-1);
+    if (parent && name !== undefined && parent.live.get(name)?.kind === 'dir') {
+      // Directories are durable at once (see above), so is their removal.
+      parent.live.delete(name);
+      parent.durable.delete(name);
+    }
+  }
+
   async list(dir: string): Promise<string[]> {
     const d = this.lookupDir(segments(dir));
     return d ? [...d.live.keys()].sort() : [];

@@ -140,6 +140,14 @@ export class RealVfs implements Vfs {
     }
   }
 
+  async removeDir(dir: string): Promise<void> {
+    try {
+      await fsp.rm(dir, { recursive: true, force: true });
+    } catch (err) {
+      throw fromFsError(err, 'remove', dir);
+    }
+  }
+
   async list(dir: string): Promise<string[]> {
     try {
       return (await fsp.readdir(dir)).sort();

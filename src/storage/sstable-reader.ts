@@ -125,6 +125,16 @@ export class SstableReader {
     return it.valid() ? this.handleOf(it).offset : this.dataEndOffset;
   }
 
+  /** Each data block's index key (its last internal key) and stored size, in key order. */
+  indexEntries(): Array<{ key: Buffer; bytes: number }> {
+    const out: Array<{ key: Buffer; bytes: number }> = [];
+    const it = this.index.newIterator();
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      out.push({ key: it.key(), bytes: this.handleOf(it).size });
+    }
+    return out;
+  }
+
   /** Reads every block, bypassing the cache, and checks checksums, structure and key order. */
   verifyChecksums(): void {
     loadMeta(this.file);

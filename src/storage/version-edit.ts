@@ -15,6 +15,7 @@ import { asBuffer } from '../common/bytes.js';
 import { type ErrorDetails, errors } from '../common/errors.js';
 import { LSM_LEVELS } from '../common/limits.js';
 import { ByteWriter, getVarint } from '../common/varint.js';
+import type { FileSource } from './file-refs.js';
 import { TRAILER_BYTES } from './internal-key.js';
 
 /** One SSTable as the manifest knows it. */
@@ -26,6 +27,10 @@ export interface FileMeta {
   /** Encoded internal key of the last entry (inclusive bound). */
   largest: Buffer;
   entryCount: number;
+  /** Set for a reference to another store's file (src/storage/file-refs.ts); unset: this store's own. */
+  source?: FileSource;
+  /** Whether the file holds entries outside [smallest, largest] that reads must hide. */
+  bounded?: boolean;
 }
 
 /** A change to the store's file set. Absent scalars are unchanged. */
@@ -49,7 +54,17 @@ export const EditTag = {
   AddedFile: 4, // PERSISTED: never renumber.
   /** level, fileNumber (varints). */
   DeletedFile: 5, // PERSISTED: never renumber.
+  /**
+   * A file reference: level, fileNumber, fileSize (varints), smallest, largest (length-prefixed),
+   * entryCount, flags (varint; bit 0: bounded), source dir (length-prefixed UTF-8), source number.
+   */
+  AddedFileRef: 6, // PERSISTED: never renumber.
 } as const;
+
+/** Flag bits of AddedFileRef. PERSISTED: never renumber. */
+const REF_FLAG_BOUNDED = 1;
+/** Longest source directory name in a reference. */
+const SOURCE_DIR_BYTES_MAX = 1024;
 
 /** Encodes `edit` as one manifest record. */
 export function encodeVersionEdit(edit: VersionEdit): Buffer {
@@ -60,8 +75,16 @@ export function encodeVersionEdit(edit: VersionEdit): Buffer {
   for (const { level, file } of edit.addedFiles) {
     assert(level >= 0 && level < LSM_LEVELS, 'level out of range');
     assert(file.smallest.length >= TRAILER_BYTES && file.largest.length >= TRAILER_BYTES, 'bad bound');
-    w.varint(EditTag.AddedFile).varint(level).varint(file.fileNumber).varint(file.fileSize);
+    const isRef = file.source !== undefined || file.bounded === true;
+    w.varint(isRef ? EditTag.AddedFileRef : EditTag.AddedFile);
+    w.varint(level).varint(file.fileNumber).varint(file.fileSize);
     w.lengthPrefixed(file.smallest).lengthPrefixed(file.largest).varint(file.entryCount);
+    if (isRef) {
+      const dir = Buffer.from(file.source?.dir ?? '', 'utf8');
+      assert(dir.length <= SOURCE_DIR_BYTES_MAX, 'source directory name too long');
+      w.varint(file.bounded ? REF_FLAG_BOUNDED : 0).lengthPrefixed(dir);
+      w.varint(file.source?.fileNumber ?? file.fileNumber);
+    }
   }
   for (const { level, fileNumber } of edit.deletedFiles) {
     assert(level >= 0 && level < LSM_LEVELS, 'level out of range');
@@ -102,6 +125,15 @@ class EditReader {
     return level;
   }
 
+  /** A length-prefixed UTF-8 string of at most `max` bytes. */
+  text(max: number): string {
+    const len = this.varint();
+    if (len > max || this.offset + len > this.buf.length) this.fail('bad string');
+    const text = this.buf.toString('utf8', this.offset, this.offset + len);
+    this.offset += len;
+    return text;
+  }
+
   internalKey(): Buffer {
     const len = this.varint();
     if (len < TRAILER_BYTES || this.offset + len > this.buf.length) this.fail('bad key bound');
@@ -134,14 +166,24 @@ export function decodeVersionEdit(data: Uint8Array, context: ErrorDetails = {}):
       case EditTag.LastSequence:
         scalar('lastSequence');
         break;
-      case EditTag.AddedFile: {
+      case EditTag.AddedFile:
+      case EditTag.AddedFileRef: {
         const level = r.level();
         const fileNumber = r.varint();
         const fileSize = r.varint();
         const smallest = r.internalKey();
         const largest = r.internalKey();
         const entryCount = r.varint();
-        edit.addedFiles.push({ level, file: { fileNumber, fileSize, smallest, largest, entryCount } });
+        const file: FileMeta = { fileNumber, fileSize, smallest, largest, entryCount };
+        if (tag === EditTag.AddedFileRef) {
+          const flags = r.varint();
+          if ((flags & ~REF_FLAG_BOUNDED) !== 0) r.fail('unknown reference flags');
+          const dir = r.text(SOURCE_DIR_BYTES_MAX);
+          const number = r.varint();
+          if (flags & REF_FLAG_BOUNDED) file.bounded = true;
+          if (dir !== '') file.source = { dir, fileNumber: number };
+        }
+        edit.addedFiles.push({ level, file });
         break;
       }
       case EditTag.DeletedFile: {

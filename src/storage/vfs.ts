@@ -57,6 +57,11 @@ export interface Vfs {
   remove(path: string): Promise<void>;
   /** Names (not paths) of the entries of `dir`, sorted. Empty when `dir` does not exist. */
   list(dir: string): Promise<string[]>;
+  /**
+   * Removes directory `dir` and everything in it, at once and durably (used for directories whose
+   * every file is garbage). Absent: nothing happens.
+   */
+  removeDir(dir: string): Promise<void>;
   /** Creates `dir` and its parents. */
   mkdirp(dir: string): Promise<void>;
   /** Whether `path` exists. */

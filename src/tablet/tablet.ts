@@ -27,7 +27,8 @@ import { TimestampOracle } from './timestamp-oracle.js';
 export const TIMESTAMP_RESERVATION_KEY = Buffer.from('\x00\x01timestamp-reservation', 'latin1');
 const MICROS_PER_MS = 1000;
 
-function readReservation(engine: Engine): number {
+/** The timestamp reservation persisted in `engine` (0 if none). */
+export function readReservation(engine: Engine): number {
   const v = engine.get(TIMESTAMP_RESERVATION_KEY);
   return v && v.length === 8 ? Number(v.readBigUInt64BE(0)) : 0;
 }
@@ -42,8 +43,10 @@ export class BigtableTablet implements Tablet {
     readonly engine: Engine,
     private schema: TableSchema,
     private readonly clock: Clock = systemClock,
+    /** Server timestamps start above this (a split child inherits its parent's reservation). */
+    timestampFloorMicros = 0,
   ) {
-    this.oracle = new TimestampOracle(clock, readReservation(engine));
+    this.oracle = new TimestampOracle(clock, Math.max(readReservation(engine), timestampFloorMicros));
     this.setSchema(schema);
   }
 

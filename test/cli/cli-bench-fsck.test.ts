@@ -14,12 +14,15 @@ function flipByte(path: string, offset: number): void {
   writeFileSync(path, bytes);
 }
 
+/** Files of every tablet store: `tables/<table>/<tablet>/*<suffix>`. */
 function filesEndingWith(dir: string, suffix: string): string[] {
   const tables = join(dir, 'tables');
   return readdirSync(tables).flatMap((t) =>
-    readdirSync(join(tables, t))
-      .filter((n) => n.endsWith(suffix))
-      .map((n) => join(tables, t, n)),
+    readdirSync(join(tables, t)).flatMap((tablet) =>
+      readdirSync(join(tables, t, tablet))
+        .filter((n) => n.endsWith(suffix))
+        .map((n) => join(tables, t, tablet, n)),
+    ),
   );
 }
 

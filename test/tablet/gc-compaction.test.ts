@@ -10,9 +10,9 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/common/clock.js';
 import type { ValidMutation } from '../../src/model/mutation.js';
 import { compileRowFilter } from '../../src/model/row-filter.js';
-import { openTableStore } from '../../src/tablet/table-store.js';
-import type { ReadRowsQuery } from '../../src/tablet/table-store-api.js';
-import type { BigtableTablet } from '../../src/tablet/tablet.js';
+import type { Engine } from '../../src/storage/engine.js';
+import { openTableStore, tabletEngines } from '../../src/tablet/table-store.js';
+import type { ReadRowsQuery, Tablet } from '../../src/tablet/table-store-api.js';
 
 const ROWS = 200;
 const VERSIONS = 4;
@@ -30,13 +30,13 @@ const set = (family: string, ts: number, value: string): ValidMutation => ({
   value: Buffer.from(value),
 });
 
-function storedCells(tablet: BigtableTablet): number {
+function storedCells(engines: Engine[]): number {
   let n = 0;
-  for (const _ of tablet.engine.scan({ start: Buffer.from([0x00, 0x02]) })) n++;
+  for (const engine of engines) for (const _ of engine.scan({ start: Buffer.from([0x00, 0x02]) })) n++;
   return n;
 }
 
-function readCells(tablet: BigtableTablet): string[] {
+function readCells(tablet: Tablet): string[] {
   const out: string[] = [];
   for (const row of tablet.readRows(ALL))
     for (const c of row.cells) out.push(`${row.key}/${c.family}@${c.timestampMicros}`);
@@ -56,7 +56,8 @@ test('compaction removes what max-versions and max-age rules make eligible, and 
       ]),
       initialSplits: [],
     });
-    const tablet = store.tablet('t') as BigtableTablet;
+    const tablet = store.tablet('t');
+    const engines = tabletEngines(store, 't');
     const nowMicros = clock.nowMs() * 1000;
     for (let r = 0; r < ROWS; r++) {
       const row = Buffer.from(`row${String(r).padStart(4, '0')}`);
@@ -76,10 +77,10 @@ test('compaction removes what max-versions and max-age rules make eligible, and 
       ROWS * (1 + VERSIONS + 1),
       'reads hide eligible cells before compaction',
     );
-    assert.equal(storedCells(tablet), ROWS * (VERSIONS * 2 + 2), 'all cells are stored before compaction');
-    await tablet.engine.compactAll();
+    assert.equal(storedCells(engines), ROWS * (VERSIONS * 2 + 2), 'all cells are stored before compaction');
+    for (const engine of engines) await engine.compactAll();
     assert.deepEqual(readCells(tablet), visibleBefore, 'compaction changes no read result');
-    assert.equal(storedCells(tablet), ROWS * (1 + VERSIONS + 1), 'eligible cells are physically gone');
+    assert.equal(storedCells(engines), ROWS * (1 + VERSIONS + 1), 'eligible cells are physically gone');
     await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,222 @@
+/**
+ * Splitting a tablet in two and merging two adjacent tablets into one, as metadata operations:
+ * the new tablets' stores reference the old tablets' SSTables restricted to their ranges
+ * (src/storage/file-refs.ts); nothing is copied.
+ *
+ * Protocol of a split (a merge is the same with two parents and one child):
+ * 1. Stop compactions of the parent and flush its memtable while writes go on.
+ * 2. Pick the split row from the SSTable indexes (a block boundary near the middle of the bytes),
+ *    moved to the start of the row there: a split never falls inside a row.
+ * 3. Pause the parent's writes (writes inside finish first) and flush what they wrote meanwhile.
+ * 4. Create the children's stores (a manifest of references each) and open them.
+ * 5. One catalog write retires the parent and makes the children live: the commit point. A crash
+ *    before it leaves the parent live and the children's directories garbage; after it, the
+ *    children live and the parent's directory garbage except for the files they reference.
+ * 6. Swap the tablets in the table's set and reopen the gate: waiting writes route to the children.
+ * 7. The parent's engine closes once no scan reads it; its files are deleted once unreferenced.
+ *
+ * Writers wait only during steps 3–6. A failed catalog write leaves the outcome unknown until the
+ * next open, so the parent then refuses writes (fail-stop) instead of risking a lost write.
+ */
+import type { Clock } from '../common/clock.js';
+import { errors } from '../common/errors.js';
+import { SPLIT_SAMPLES_MIN, SPLIT_SCAN_ROWS_MAX } from '../common/limits.js';
+import { decodeCellKey, rowEndKey, rowStartKey } from '../model/cell-key.js';
+import { Engine, type EngineOptions } from '../storage/engine.js';
+import { sourceKey } from '../storage/file-refs.js';
+import type { LevelFile } from '../storage/store-refs.js';
+import { medianKey } from '../storage/store-refs.js';
+import type { Catalog, TabletRecord } from './catalog.js';
+import { readReservation } from './tablet.js';
+import type { TabletHandle } from './tablet-handle.js';
+import type { TabletSet } from './tablet-set.js';
+
+/** What a split or merge needs from the table store. */
+export interface SplitContext {
+  readonly catalog: Catalog;
+  readonly clock: Clock;
+  /** Engine options (file system and the like) for a new tablet directory. */
+  storeOptions(tabletDir: string): EngineOptions;
+  /** A fresh, unique tablet directory name. */
+  newTabletDir(): string;
+  /** Opens a created tablet (its references counted, its directory live). */
+  openTablet(record: TabletRecord): Promise<TabletHandle>;
+  /** Closes a tablet once no scan reads it and collects its files (in the background). */
+  retireTablet(t: TabletHandle): void;
+  /** Closes a tablet and leaves its files for the next open to judge (in the background). */
+  abandonTablet(t: TabletHandle): void;
+  /** The table's live tablets. */
+  tablets(): TabletSet;
+  /** Reports how long writers of a tablet were paused. */
+  pauseObserved(ms: number): void;
+}
+
+/**
+ * The row to split `t` at: near the middle of its bytes, strictly inside its range, or undefined
+ * when it has fewer than two rows.
+ */
+export function chooseSplitRow(t: TabletHandle): Buffer | undefined {
+  const inside = (k: Buffer) => t.containsKey(k);
+  const samples = t.engine.blockSamples().filter((s) => inside(s.key));
+  let row: Buffer | undefined;
+  if (samples.length >= SPLIT_SAMPLES_MIN) {
+    const mid = medianKey(samples);
+    row = mid && firstRowFrom(t, mid);
+  } else {
+    row = middleRowByCount(t);
+  }
+  if (row === undefined) return undefined;
+  // The first row of the tablet leaves nothing on the left: take the next one.
+  if (Buffer.compare(rowStartKey(row), t.startKey) <= 0) row = firstRowFrom(t, rowEndKey(row));
+  return row;
+}
+
+function firstRowFrom(t: TabletHandle, key: Buffer): Buffer | undefined {
+  for (const [k] of t.engine.scan({ start: key, ...(t.endKey ? { end: t.endKey } : {}) })) {
+    return decodeCellKey(k).rowKey;
+  }
+  return undefined;
+}
+
+function middleRowByCount(t: TabletHandle): Buffer | undefined {
+  const range = { start: t.startKey, ...(t.endKey ? { end: t.endKey } : {}) };
+  const rows: Buffer[] = [];
+  let last: Buffer | undefined;
+  for (const [k] of t.engine.scan(range)) {
+    const row = decodeCellKey(k).rowKey;
+    if (last === undefined || !row.equals(last)) {
+      rows.push(row);
+      last = row;
+      if (rows.length >= SPLIT_SCAN_ROWS_MAX) break;
+    }
+  }
+  return rows.length >= 2 ? rows[rows.length >> 1] : undefined;
+}
+
+/** Splits `t`; false when it cannot (retired meanwhile, or a single row). */
+export async function splitTablet(ctx: SplitContext, t: TabletHandle): Promise<boolean> {
+  if (t.retired || t.failure) return false;
+  await t.engine.suspendCompactions();
+  try {
+    await t.engine.flush();
+    const splitRow = chooseSplitRow(t);
+    if (splitRow === undefined) return false;
+    const splitKey = rowStartKey(splitRow);
+    await replaceTablets(
+      ctx,
+      [t],
+      (floor, sources) => [
+        childRecord(
+          ctx,
+          t.record,
+          { startRow: t.record.startRow, endRow: splitRow },
+          floor,
+          sources[0] ?? [],
+        ),
+        childRecord(ctx, t.record, { startRow: splitRow, endRow: t.record.endRow }, floor, sources[1] ?? []),
+      ],
+      () => [t.engine.fileRefs(t.startKey, splitKey), t.engine.fileRefs(splitKey, t.endKey)],
+    );
+    return true;
+  } finally {
+    if (!t.retired) t.engine.resumeCompactions();
+  }
+}
+
+/** Merges adjacent tablets `a` and `b` (b right after a); false when either retired meanwhile. */
+export async function mergeTablets(ctx: SplitContext, a: TabletHandle, b: TabletHandle): Promise<boolean> {
+  if (a.retired || b.retired || a.failure || b.failure) return false;
+  if (ctx.tablets().next(a) !== b) return false;
+  await a.engine.suspendCompactions();
+  await b.engine.suspendCompactions();
+  try {
+    await Promise.all([a.engine.flush(), b.engine.flush()]);
+    await replaceTablets(
+      ctx,
+      [a, b],
+      (floor, sources) => [
+        childRecord(
+          ctx,
+          a.record,
+          { startRow: a.record.startRow, endRow: b.record.endRow },
+          floor,
+          sources[0] ?? [],
+        ),
+      ],
+      () => [[...a.engine.fileRefs(a.startKey, a.endKey), ...b.engine.fileRefs(b.startKey, b.endKey)]],
+    );
+    return true;
+  } finally {
+    if (!a.retired) a.engine.resumeCompactions();
+    if (!b.retired) b.engine.resumeCompactions();
+  }
+}
+
+function childRecord(
+  ctx: SplitContext,
+  parent: TabletRecord,
+  range: { startRow: Buffer | undefined; endRow: Buffer | undefined },
+  timestampFloorMicros: number,
+  refs: readonly LevelFile[],
+): TabletRecord {
+  return {
+    tableId: parent.tableId,
+    tabletDir: ctx.newTabletDir(),
+    ...range,
+    timestampFloorMicros,
+    sources: [
+      ...new Set(refs.map((r) => sourceKey(r.file.source ?? { dir: '', fileNumber: r.file.fileNumber }))),
+    ],
+  };
+}
+
+/**
+ * Steps 3–7 of the protocol for `parents` (adjacent, compactions stopped, flushed): pause, flush,
+ * take the references (`refsOf`, one list per child), create and open the children, commit, swap.
+ */
+async function replaceTablets(
+  ctx: SplitContext,
+  parents: readonly TabletHandle[],
+  recordsOf: (floor: number, sources: readonly (readonly LevelFile[])[]) => TabletRecord[],
+  refsOf: () => LevelFile[][],
+): Promise<void> {
+  for (const p of parents) await p.pause();
+  const pausedAtMs = ctx.clock.monotonicMs();
+  const opened: TabletHandle[] = [];
+  let outcome = 'before-commit' as 'before-commit' | 'unknown' | 'committed';
+  try {
+    await Promise.all(parents.map((p) => p.engine.flush()));
+    const refs = refsOf();
+    const lastSequence = Math.max(...parents.map((p) => p.engine.stats().lastSequence));
+    const floor = Math.max(
+      ...parents.map((p) => Math.max(readReservation(p.engine), p.record.timestampFloorMicros)),
+    );
+    const records = recordsOf(floor, refs);
+    await Promise.all(
+      records.map((r, i) =>
+        Engine.createWithFiles(ctx.storeOptions(r.tabletDir), refs[i] ?? [], lastSequence),
+      ),
+    );
+    for (const r of records) opened.push(await ctx.openTablet(r));
+    try {
+      outcome = 'unknown';
+      await ctx.catalog.commit({ removeTablets: parents.map((p) => p.record), putTablets: records });
+    } catch (err) {
+      // The commit may or may not be durable: only the next open can tell. Refuse writes here.
+      const failure = errors.unavailable('a tablet split or merge could not be recorded; reopen the store', {
+        cause: String(err),
+      });
+      for (const p of parents) p.failure = failure;
+      throw err;
+    }
+    outcome = 'committed';
+    ctx.tablets().replace(parents, opened);
+    for (const p of parents) p.retired = true;
+  } finally {
+    for (const p of parents) p.resume();
+    ctx.pauseObserved(ctx.clock.monotonicMs() - pausedAtMs);
+    if (outcome === 'before-commit') for (const c of opened) ctx.retireTablet(c);
+    if (outcome === 'unknown') for (const c of opened) ctx.abandonTablet(c);
+  }
+  for (const p of parents) ctx.retireTablet(p);
+}
