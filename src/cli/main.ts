@@ -17,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { SPLIT_THRESHOLD_BYTES_DEFAULT, SPLIT_THRESHOLD_BYTES_MIN } from '../common/limits.js';
 import {
   createLogger,
   isLogLevel,
@@ -26,9 +27,9 @@ import {
   type LogLevel,
 } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
+import { openInstanceStore } from '../master/metadata-root.js';
 import { RpcObserver, setProcessRpcObserver } from '../server/observability.js';
 import { startServer } from '../server/server.js';
-import { openTableStore } from '../tablet/table-store.js';
 import { type RunningConsole, startConsole } from '../web/console-server.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerBenchCommand } from './bench-command.js';
@@ -54,11 +55,37 @@ interface ServeOptions {
   httpPort: number;
   data: string;
   logLevel: LogLevel;
+  splitThresholdBytes: number;
   config?: string;
 }
 
-type ConfigKey = 'host' | 'port' | 'httpPort' | 'data' | 'logLevel';
-const CONFIG_KEYS: ReadonlySet<string> = new Set<ConfigKey>(['host', 'port', 'httpPort', 'data', 'logLevel']);
+type ConfigKey = 'host' | 'port' | 'httpPort' | 'data' | 'logLevel' | 'splitThresholdBytes';
+const CONFIG_KEYS: ReadonlySet<string> = new Set<ConfigKey>([
+  'host',
+  'port',
+  'httpPort',
+  'data',
+  'logLevel',
+  'splitThresholdBytes',
+]);
+const SIZE_UNITS: ReadonlyMap<string, number> = new Map([
+  ['', 1],
+  ['KiB', 1024],
+  ['MiB', 1024 ** 2],
+  ['GiB', 1024 ** 3],
+]);
+
+/** A byte size: an integer with an optional KiB/MiB/GiB suffix, at least SPLIT_THRESHOLD_BYTES_MIN. */
+function splitThreshold(value: string | number): number {
+  const match = /^([0-9]+)(KiB|MiB|GiB)?$/.exec(String(value));
+  const bytes = match ? Number(match[1]) * (SIZE_UNITS.get(match[2] ?? '') ?? 1) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < SPLIT_THRESHOLD_BYTES_MIN) {
+    throw new InvalidArgumentError(
+      `must be a size of at least ${SPLIT_THRESHOLD_BYTES_MIN} bytes, e.g. 65536, 64KiB or 256MiB`,
+    );
+  }
+  return bytes;
+}
 
 function nonEmpty(value: string): string {
   if (value.length === 0) throw new InvalidArgumentError('must not be empty');
@@ -112,6 +139,7 @@ function readConfig(path: string): Partial<ServeOptions> {
     if (!CONFIG_KEYS.has(key)) usageError(`config file ${path}: unknown key ${JSON.stringify(key)}`);
     try {
       if (key === 'port' || key === 'httpPort') out[key] = portNumber(value as number);
+      else if (key === 'splitThresholdBytes') out.splitThresholdBytes = splitThreshold(value as number);
       else if (typeof value !== 'string') throw new InvalidArgumentError('must be a string');
       else if (key === 'logLevel') out.logLevel = logLevel(value);
       else out[key as 'host' | 'data'] = nonEmpty(value);
@@ -134,6 +162,7 @@ function mergeOptions(flags: ServeOptions, command: Command): ServeOptions {
     httpPort: pick('httpPort'),
     data: pick('data'),
     logLevel: pick('logLevel'),
+    splitThresholdBytes: pick('splitThresholdBytes'),
     config: flags.config,
   };
 }
@@ -183,14 +212,24 @@ async function serve(flags: ServeOptions, command: Command): Promise<void> {
   process.title = `tabula serve --data ${options.data}`;
   const log = createLogger({ level: options.logLevel, base: { service: 'tabula' } });
   // The effective configuration, field by field: it holds no secrets today; keep new ones out.
-  const { host, port, httpPort, data, logLevel: level, config } = options;
+  const { host, port, httpPort, data, logLevel: level, splitThresholdBytes, config } = options;
   log.info(
-    { config: { host, port, httpPort, data, logLevel: level, configFile: config ?? null } },
+    {
+      config: {
+        host,
+        port,
+        httpPort,
+        data,
+        logLevel: level,
+        splitThresholdBytes,
+        configFile: config ?? null,
+      },
+    },
     'starting',
   );
   const observer = new RpcObserver({ logger: log, registry: createMetricsRegistry() });
   setProcessRpcObserver(observer);
-  const store = await openTableStore({ dir: options.data });
+  const store = await openInstanceStore({ dir: options.data, splitThresholdBytes, logger: log });
   let server: Awaited<ReturnType<typeof startServer>>;
   let web: RunningConsole | undefined;
   try {
@@ -223,7 +262,7 @@ async function serve(flags: ServeOptions, command: Command): Promise<void> {
 }
 
 async function status(options: { data: string }): Promise<void> {
-  const store = await openTableStore({ dir: options.data });
+  const store = await openInstanceStore({ dir: options.data });
   try {
     const tables = store.listTables();
     console.log(`store: ${options.data}`);
@@ -255,7 +294,16 @@ program
   )
   .option('--data <dir>', 'data directory', nonEmpty, DATA_DIR_DEFAULT)
   .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, logLevel, LOG_LEVEL_DEFAULT)
-  .option('--config <file>', 'JSON file with host, port, httpPort, data and logLevel; flags override it')
+  .option(
+    '--split-threshold-bytes <size>',
+    'size past which a tablet splits in two (bytes, or with KiB/MiB/GiB)',
+    splitThreshold,
+    SPLIT_THRESHOLD_BYTES_DEFAULT,
+  )
+  .option(
+    '--config <file>',
+    'JSON file with host, port, httpPort, data, logLevel and splitThresholdBytes; flags override it',
+  )
   .action(serve);
 program
   .command('status')

@@ -6,7 +6,7 @@
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { errors } from '../common/errors.js';
-import { openTableStore } from '../tablet/table-store.js';
+import { openInstanceStore } from '../master/metadata-root.js';
 import { CONNECT_TIMEOUT_MS_DEFAULT, INSTANCE_DEFAULT, PROJECT_DEFAULT } from './client-limits.js';
 import { EmbeddedBackend } from './embedded-backend.js';
 import { channelCredentials, GrpcChannel } from './grpc-channel.js';
@@ -53,7 +53,7 @@ export async function open(dir: string): Promise<Tabula> {
   if (typeof dir !== 'string' || dir.length === 0) {
     throw errors.invalidArgument('open needs a directory path', { field: 'dir' });
   }
-  const store = await openTableStore({ dir });
+  const store = await openInstanceStore({ dir });
   return new TabulaClient(new EmbeddedBackend(store));
 }
 

@@ -182,6 +182,13 @@ export const SPLIT_THRESHOLD_BYTES_MIN = 4 * 1024;
  * threshold. Well below 1/2, so the two halves of a fresh split never merge back.
  */
 export const MERGE_FRACTION = 0.25;
+/**
+ * A split or merge pauses writers only once the parents' memtables hold at most this much: the
+ * flush under the pause is what writers wait for.
+ */
+export const SPLIT_PAUSE_MEMTABLE_BYTES_MAX = 256 * 1024;
+/** Flushes at most before the pause trying to get under SPLIT_PAUSE_MEMTABLE_BYTES_MAX. */
+export const SPLIT_PREFLUSH_ROUNDS_MAX = 4;
 /** How often each table's tablets are checked for merges. */
 export const MERGE_CHECK_INTERVAL_MS = 2_000;
 /**

@@ -106,6 +106,8 @@ export class Engine {
   private writeFailure: TabulaError | undefined;
   private closed = false;
   private compactionsSuspended = false;
+  /** Callers of `flush({ inline: true })` waiting now. */
+  private inlineFlushes = 0;
   private tombstoneCache: RangeTombstoneSet | undefined;
   private readonly counters = {
     flushes: 0,
@@ -488,7 +490,8 @@ export class Engine {
     const chunks = await packEntries(frozen.mem.newIterator());
     const spec = this.jobSpec(true, [this.reserveFileNumber()], Number.POSITIVE_INFINITY, 0);
     try {
-      const result = await this.executor.flush(spec, chunks, [...frozen.mem.rangeTombstones]);
+      const executor = this.inlineFlushes > 0 ? new InlineExecutor(this.opts.vfs) : this.executor;
+      const result = await executor.flush(spec, chunks, [...frozen.mem.rangeTombstones]);
       const nextLog = this.immutables[1]?.walNumber ?? this.walNumber;
       await this.logAndApply({
         logNumber: nextLog,
@@ -718,11 +721,38 @@ export class Engine {
     return this.tables.openSources();
   }
 
-  /** Memory charged to the active and frozen memtables. */
+  /** Memory charged to the active and frozen memtables that hold anything. */
   memtableBytes(): number {
     let n = 0;
-    for (const m of this.memtablesNewestFirst()) n += m.approximateBytes;
+    for (const m of this.memtablesNewestFirst()) if (!m.isEmpty) n += m.approximateBytes;
     return n;
+  }
+
+  /**
+   * Adds file references (from `fileRefs` of sibling stores) to a store nothing has written to
+   * since it opened, at their levels, and moves its sequence numbers past `lastSequence`; durable
+   * on resolve. A split or merge prepares its children before pausing writers, then adopts what the
+   * parents flushed meanwhile. Level-0 files are given in version order (newest first) and become
+   * newer than every level-0 file already here.
+   */
+  async adoptFiles(files: readonly LevelFile[], lastSequence: number): Promise<void> {
+    assert(this.mem.isEmpty && this.immutables.length === 0, 'adoptFiles on a store that was written to');
+    if (lastSequence > this.visibleSequence) {
+      this.lastSequence = lastSequence;
+      this.visibleSequence = lastSequence;
+    }
+    // Recorded even with no files: WAL sequence numbers must continue from the manifest's.
+    const level0 = files.filter((f) => f.level === 0).reverse();
+    const deeper = files.filter((f) => f.level > 0);
+    const addedFiles = [...level0, ...deeper].map(({ level, file }) => ({
+      level,
+      file: { ...file, fileNumber: this.reserveFileNumber() },
+    }));
+    try {
+      await this.logAndApply({ addedFiles, deletedFiles: [] });
+    } finally {
+      for (const { file } of addedFiles) this.reservedFileNumbers.delete(file.fileNumber);
+    }
   }
 
   /** Each data block's last user key and size, over every live SSTable, in key order. */
@@ -752,17 +782,26 @@ export class Engine {
     await opts.vfs.syncDir(dirName(opts.dir));
   }
 
-  /** Freezes the memtable and waits until every frozen memtable is flushed. */
-  async flush(): Promise<void> {
+  /**
+   * Freezes the memtable and waits until every frozen memtable is flushed. With `inline`, flushes
+   * not yet started run on this thread instead of queueing behind other stores' jobs in a shared
+   * executor: for a small memtable someone waits on (a tablet split's pause).
+   */
+  async flush(options: { inline?: boolean } = {}): Promise<void> {
     const turn = this.admission.then(async () => {
       if (!this.mem.isEmpty) await this.rotateMemtable();
     });
     this.admission = turn.catch(() => undefined);
     await turn;
-    while (this.immutables.length > 0) {
-      this.scheduleBackgroundWork();
-      if (this.writeFailure) throw this.writeFailure;
-      await (this.flushing ?? new Promise((r) => setTimeout(r, 10)));
+    if (options.inline) this.inlineFlushes++;
+    try {
+      while (this.immutables.length > 0) {
+        this.scheduleBackgroundWork();
+        if (this.writeFailure) throw this.writeFailure;
+        await (this.flushing ?? new Promise((r) => setTimeout(r, 10)));
+      }
+    } finally {
+      if (options.inline) this.inlineFlushes--;
     }
   }
 

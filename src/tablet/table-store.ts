@@ -70,6 +70,10 @@ export interface TableStoreOptions {
   sampleIntervalBytes?: number;
   /** Whether tablets split and merge on their own (default true; tests may drive them by hand). */
   autoSplit?: boolean;
+  /** Directory of the METADATA catalog inside `dir` (default `catalog`; src/master/metadata-root.ts). */
+  catalogDir?: string;
+  /** Closed after the store closes (e.g. the coordination service the root came from). */
+  closeAfter?: ReadonlyArray<{ close(): Promise<void> }>;
   /** Where background failures are logged (default: nowhere). */
   logger?: Logger;
   clock?: Clock;
@@ -115,7 +119,10 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
   const shared = { ...options.engine, vfs, executor, blockCache };
   let catalogEngine: Engine;
   try {
-    catalogEngine = await Engine.open({ ...shared, dir: joinPath(options.dir, 'catalog') });
+    catalogEngine = await Engine.open({
+      ...shared,
+      dir: joinPath(options.dir, options.catalogDir ?? 'catalog'),
+    });
   } catch (err) {
     await executor.close();
     throw err;
@@ -136,6 +143,14 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
  */
 export function tabletEngineStats(store: TableStore): Array<{ tableId: string; stats: EngineStats }> {
   return store instanceof LocalTableStore ? store.tabletEngineStats() : [];
+}
+
+/** Each live tablet of a table with its range and counters, in range order (the console). */
+export function tabletDetails(
+  store: TableStore,
+  tableId: string,
+): Array<{ startRow: Buffer | undefined; endRow: Buffer | undefined; stats: EngineStats }> {
+  return store instanceof LocalTableStore ? store.tabletDetails(tableId) : [];
 }
 
 /** The row ranges of a table's live tablets, in order (for tests and the console). */
@@ -299,6 +314,13 @@ class LocalTableStore implements TableStore {
       storeOptions: (dir) => ({ ...this.shared, dir: joinPath(this.tableDir(table.record), dir) }),
       newTabletDir: () => this.newTabletDir(),
       openTablet: (r) => this.openTablet(table, r),
+      rebind: (t, record) =>
+        new TabletHandle(
+          record,
+          t.engine,
+          new BigtableTablet(t.engine, table.record.schema, this.clock, record.timestampFloorMicros),
+        ),
+      countRefs: (refs) => table.files.addRefs(refs.flatMap((r) => (r.file.source ? [r.file.source] : []))),
       retireTablet: (t) => this.track(this.retire(table, t, true)),
       abandonTablet: (t) => this.track(this.retire(table, t, false)),
       tablets: () => table.tablets,
@@ -385,25 +407,29 @@ class LocalTableStore implements TableStore {
     }
   }
 
-  /** Past the memtable budget, flushes the largest memtable early. */
+  /**
+   * Past the memtable budget, flushes the largest memtables early, until what remains (not counting
+   * memtables already being flushed) is at most half the budget.
+   */
   private checkMemtableBudget(): void {
     let total = 0;
-    let largest: Engine | undefined;
-    let largestBytes = 0;
+    const candidates: Array<{ engine: Engine; bytes: number }> = [];
     for (const table of this.tables.values()) {
       for (const t of table.tablets.all()) {
         const bytes = t.engine.memtableBytes();
         total += bytes;
-        if (bytes > largestBytes && !this.flushRequested.has(t.engine)) {
-          largest = t.engine;
-          largestBytes = bytes;
-        }
+        if (this.flushRequested.has(t.engine)) total -= bytes;
+        else if (bytes > 0) candidates.push({ engine: t.engine, bytes });
       }
     }
-    if (total <= this.memtableBudgetBytes || !largest) return;
-    const engine = largest;
-    this.flushRequested.add(engine);
-    this.track(engine.flush().finally(() => this.flushRequested.delete(engine)));
+    if (total <= this.memtableBudgetBytes) return;
+    candidates.sort((a, b) => b.bytes - a.bytes);
+    for (const { engine, bytes } of candidates) {
+      if (total <= this.memtableBudgetBytes / 2) break;
+      total -= bytes;
+      this.flushRequested.add(engine);
+      this.track(engine.flush().finally(() => this.flushRequested.delete(engine)));
+    }
   }
 
   /** Splits every tablet over the threshold (repeatedly), then merges small neighbours once. */
@@ -651,6 +677,15 @@ class LocalTableStore implements TableStore {
     }));
   }
 
+  /** See the exported `tabletDetails`. */
+  tabletDetails(
+    tableId: string,
+  ): Array<{ startRow: Buffer | undefined; endRow: Buffer | undefined; stats: EngineStats }> {
+    return this.get(tableId)
+      .tablets.all()
+      .map((t) => ({ startRow: t.record.startRow, endRow: t.record.endRow, stats: t.engine.stats() }));
+  }
+
   /** See the exported `tabletEngines`. */
   tabletEngines(tableId: string): Engine[] {
     return this.get(tableId)
@@ -695,6 +730,7 @@ class LocalTableStore implements TableStore {
     this.tables.clear();
     await this.catalog.close();
     await this.shared.executor.close();
+    for (const r of this.options.closeAfter ?? []) await r.close();
   }
 
   private async commit(t: OpenTable, record: TableRecord): Promise<void> {

@@ -20,7 +20,12 @@
  */
 import type { Clock } from '../common/clock.js';
 import { errors } from '../common/errors.js';
-import { SPLIT_SAMPLES_MIN, SPLIT_SCAN_ROWS_MAX } from '../common/limits.js';
+import {
+  SPLIT_PAUSE_MEMTABLE_BYTES_MAX,
+  SPLIT_PREFLUSH_ROUNDS_MAX,
+  SPLIT_SAMPLES_MIN,
+  SPLIT_SCAN_ROWS_MAX,
+} from '../common/limits.js';
 import { decodeCellKey, rowEndKey, rowStartKey } from '../model/cell-key.js';
 import { Engine, type EngineOptions } from '../storage/engine.js';
 import { sourceKey } from '../storage/file-refs.js';
@@ -41,6 +46,10 @@ export interface SplitContext {
   newTabletDir(): string;
   /** Opens a created tablet (its references counted, its directory live). */
   openTablet(record: TabletRecord): Promise<TabletHandle>;
+  /** The same open tablet under its final record (range, timestamp floor). */
+  rebind(t: TabletHandle, record: TabletRecord): TabletHandle;
+  /** Counts references a tablet's store took after it opened (`adoptFiles`). */
+  countRefs(refs: readonly LevelFile[]): void;
   /** Closes a tablet once no scan reads it and collects its files (in the background). */
   retireTablet(t: TabletHandle): void;
   /** Closes a tablet and leaves its files for the next open to judge (in the background). */
@@ -171,8 +180,10 @@ function childRecord(
 }
 
 /**
- * Steps 3–7 of the protocol for `parents` (adjacent, compactions stopped, flushed): pause, flush,
- * take the references (`refsOf`, one list per child), create and open the children, commit, swap.
+ * Steps 3–7 of the protocol for `parents` (adjacent, compactions stopped, flushed). The children
+ * are created and opened from the parents' files *before* writers pause; under the pause they
+ * adopt only what the parents flushed since (`refsOf` gives one list per child, both times), so
+ * the pause costs one small flush, one manifest append per child and the catalog commit.
  */
 async function replaceTablets(
   ctx: SplitContext,
@@ -180,24 +191,43 @@ async function replaceTablets(
   recordsOf: (floor: number, sources: readonly (readonly LevelFile[])[]) => TabletRecord[],
   refsOf: () => LevelFile[][],
 ): Promise<void> {
-  for (const p of parents) await p.pause();
-  const pausedAtMs = ctx.clock.monotonicMs();
+  const before = refsOf();
+  const sequenceBefore = Math.max(...parents.map((p) => p.engine.stats().lastSequence));
+  const dirs = recordsOf(0, before).map((r) => r.tabletDir);
   const opened: TabletHandle[] = [];
   let outcome = 'before-commit' as 'before-commit' | 'unknown' | 'committed';
+  let pausedAtMs: number | undefined;
   try {
-    await Promise.all(parents.map((p) => p.engine.flush()));
-    const refs = refsOf();
+    await Promise.all(
+      dirs.map((dir, i) => Engine.createWithFiles(ctx.storeOptions(dir), before[i] ?? [], sequenceBefore)),
+    );
+    for (const dir of dirs) opened.push(await ctx.openTablet(provisionalRecord(parents, dir)));
+    // Writes went on while the children were made: flush them now, so the pause flushes little.
+    for (let round = 0; round < SPLIT_PREFLUSH_ROUNDS_MAX; round++) {
+      const pending = parents.reduce((n, p) => n + p.engine.memtableBytes(), 0);
+      if (pending <= SPLIT_PAUSE_MEMTABLE_BYTES_MAX) break;
+      await Promise.all(parents.map((p) => p.engine.flush()));
+    }
+    pausedAtMs = ctx.clock.monotonicMs();
+    for (const p of parents) await p.pause();
+    await Promise.all(parents.map((p) => p.engine.flush({ inline: true })));
+    const after = refsOf();
     const lastSequence = Math.max(...parents.map((p) => p.engine.stats().lastSequence));
     const floor = Math.max(
       ...parents.map((p) => Math.max(readReservation(p.engine), p.record.timestampFloorMicros)),
     );
-    const records = recordsOf(floor, refs);
+    const added = after.map((refs, i) => {
+      const known = new Set((before[i] ?? []).map((r) => refIdentity(r)));
+      return refs.filter((r) => !known.has(refIdentity(r)));
+    });
     await Promise.all(
-      records.map((r, i) =>
-        Engine.createWithFiles(ctx.storeOptions(r.tabletDir), refs[i] ?? [], lastSequence),
-      ),
+      opened.map(async (c, i) => {
+        await c.engine.adoptFiles(added[i] ?? [], lastSequence);
+        ctx.countRefs(added[i] ?? []);
+      }),
     );
-    for (const r of records) opened.push(await ctx.openTablet(r));
+    const records = recordsOf(floor, after).map((r, i) => ({ ...r, tabletDir: dirs[i] as string }));
+    const children = opened.map((c, i) => ctx.rebind(c, records[i] as TabletRecord));
     try {
       outcome = 'unknown';
       await ctx.catalog.commit({ removeTablets: parents.map((p) => p.record), putTablets: records });
@@ -210,13 +240,24 @@ async function replaceTablets(
       throw err;
     }
     outcome = 'committed';
-    ctx.tablets().replace(parents, opened);
+    ctx.tablets().replace(parents, children);
     for (const p of parents) p.retired = true;
   } finally {
-    for (const p of parents) p.resume();
-    ctx.pauseObserved(ctx.clock.monotonicMs() - pausedAtMs);
+    for (const p of parents) if (p.paused) p.resume();
+    if (pausedAtMs !== undefined) ctx.pauseObserved(ctx.clock.monotonicMs() - pausedAtMs);
     if (outcome === 'before-commit') for (const c of opened) ctx.retireTablet(c);
     if (outcome === 'unknown') for (const c of opened) ctx.abandonTablet(c);
   }
   for (const p of parents) ctx.retireTablet(p);
+}
+
+/** A reference's identity across two `fileRefs` calls of an unchanged file set. */
+function refIdentity(r: LevelFile): string {
+  return `${r.level}:${r.file.source ? sourceKey(r.file.source) : r.file.fileNumber}`;
+}
+
+/** The record a child is opened with before its range and floor are final (not persisted). */
+function provisionalRecord(parents: readonly TabletHandle[], tabletDir: string): TabletRecord {
+  const first = parents[0] as TabletHandle;
+  return { ...first.record, tabletDir, sources: [] };
 }

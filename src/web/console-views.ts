@@ -2,15 +2,14 @@
  * The JSON the console's pages draw: an overview of the instance and the detail of one table
  * (families with their GC rules, tablets with their row ranges, sizes, request rates and LSM
  * levels). Built on demand from the store's schemas and the engines' counters; nothing here
- * writes. Tablet boundaries are row keys as text, '' at either end of the table: each table has
- * one tablet until tablets split, so today both are ''. Byte-exact boundaries (base64 for keys
- * that are not UTF-8) come with splitting.
+ * writes. Tablet boundaries are row keys as text (UTF-8, invalid bytes replaced), '' at either end
+ * of the table. Every tablet shares one block cache, so its counters are the instance's.
  */
 
 import { CONSOLE_TABLES_LISTED_MAX } from '../common/limits.js';
 import type { GcRule } from '../model/proto-types.js';
 import type { EngineStats } from '../storage/engine.js';
-import { tabletEngineStats } from '../tablet/table-store.js';
+import { tabletDetails, tabletEngineStats } from '../tablet/table-store.js';
 import type { TableSchema, TableStore } from '../tablet/table-store-api.js';
 import type { LiveSampler } from './live-sampler.js';
 
@@ -105,10 +104,14 @@ function dataBytes(stats: EngineStats): number {
   return stats.levelBytes.reduce((a, b) => a + b, 0) + stats.memtableBytes;
 }
 
-function tabletView(stats: EngineStats, requestsPerSecond: number): TabletView {
+function tabletView(
+  range: { startRow: Buffer | undefined; endRow: Buffer | undefined },
+  stats: EngineStats,
+  requestsPerSecond: number,
+): TabletView {
   return {
-    startKey: '',
-    endKey: '',
+    startKey: range.startRow?.toString('utf8') ?? '',
+    endKey: range.endRow?.toString('utf8') ?? '',
     dataBytes: dataBytes(stats),
     requestsPerSecond,
     levels: stats.levelFiles.map((files, level) => ({ level, files, bytes: stats.levelBytes[level] ?? 0 })),
@@ -132,28 +135,34 @@ export function overviewView(store: TableStore, sampler: LiveSampler): OverviewV
   const stats = statsByTable(store);
   let bytes = 0;
   let memtableBytes = 0;
-  const cache = { usedBytes: 0, capacityBytes: 0, hits: 0, lookups: 0 };
+  let tabletCount = 0;
+  const tabletsOf = new Map(schemas.map((t) => [t.tableId, tabletDetails(store, t.tableId).length]));
+  for (const n of tabletsOf.values()) tabletCount += n;
+  // One block cache serves every tablet: any table's counters are the cache's.
+  const shared = stats.values().next().value?.blockCache;
+  const cache = {
+    usedBytes: shared?.usedBytes ?? 0,
+    capacityBytes: shared?.capacityBytes ?? 0,
+    hits: shared?.hits ?? 0,
+    lookups: (shared?.hits ?? 0) + (shared?.misses ?? 0),
+  };
   for (const s of stats.values()) {
     bytes += dataBytes(s);
     memtableBytes += s.memtableBytes;
-    cache.usedBytes += s.blockCache.usedBytes;
-    cache.capacityBytes += s.blockCache.capacityBytes;
-    cache.hits += s.blockCache.hits;
-    cache.lookups += s.blockCache.hits + s.blockCache.misses;
   }
   const tables = schemas.slice(0, CONSOLE_TABLES_LISTED_MAX).map((schema) => {
     const s = stats.get(schema.tableId);
     return {
       tableId: schema.tableId,
       families: schema.families.size,
-      tablets: s === undefined ? 0 : 1,
+      tablets: tabletsOf.get(schema.tableId) ?? 0,
       dataBytes: s === undefined ? 0 : dataBytes(s),
       requestsPerSecond: sampler.tableRate(schema.tableId),
     };
   });
   return {
     tableCount: schemas.length,
-    tabletCount: stats.size,
+    tabletCount,
     dataBytes: bytes,
     memtableBytes,
     blockCache: {
@@ -169,13 +178,15 @@ export function overviewView(store: TableStore, sampler: LiveSampler): OverviewV
 export function tableView(store: TableStore, sampler: LiveSampler, tableId: string): TableView | undefined {
   const schema: TableSchema | undefined = store.listTables().find((t) => t.tableId === tableId);
   if (schema === undefined) return undefined;
-  const stats = statsByTable(store).get(tableId);
+  const tablets = tabletDetails(store, tableId);
+  const rate = sampler.tableRate(tableId) / Math.max(1, tablets.length);
   return {
     tableId,
     createdAtMs: schema.createdAtMs,
     deletionProtection: schema.deletionProtection,
     families: [...schema.families.values()].map((f) => ({ name: f.name, gcRule: gcRuleText(f.gcRule) })),
-    tablets: stats === undefined ? [] : [tabletView(stats, sampler.tableRate(tableId))],
+    // Request rates are counted per table; each tablet shows an even share of it.
+    tablets: tablets.map((t) => tabletView(t, t.stats, rate)),
     history: [],
   };
 }

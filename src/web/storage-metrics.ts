@@ -12,7 +12,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { EngineStats } from '../storage/engine.js';
-import { tabletEngineStats } from '../tablet/table-store.js';
+import { tabletEngineStats, tabletRanges } from '../tablet/table-store.js';
 import type { TableStore } from '../tablet/table-store-api.js';
 
 /** The start row key label of a table's only tablet. */
@@ -132,16 +132,18 @@ export function registerStorageMetrics(
       fresh = false;
     });
     for (const gauge of Object.values(gauges)) gauge.reset();
-    const tablets = tabletEngineStats(store);
-    let hits = 0;
-    let lookups = 0;
-    for (const { tableId, stats } of tablets) {
+    const tables = tabletEngineStats(store);
+    let tabletCount = 0;
+    // One block cache serves every tablet: any table's counters are the cache's.
+    const cache = tables[0]?.stats.blockCache;
+    const hits = cache?.hits ?? 0;
+    const lookups = hits + (cache?.misses ?? 0);
+    for (const { tableId, stats } of tables) {
       setTablet(gauges, tableId, stats);
-      hits += stats.blockCache.hits;
-      lookups += stats.blockCache.hits + stats.blockCache.misses;
+      tabletCount += tabletRanges(store, tableId).length;
       gauges.tableCalls.set({ table: tableId }, tableCalls().get(tableId) ?? 0);
     }
-    gauges.tablets.set(tablets.length);
+    gauges.tablets.set(tabletCount);
     gauges.cacheHitRatio.set(lookups === 0 ? 0 : hits / lookups);
   });
 }

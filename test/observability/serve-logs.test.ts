@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SPLIT_THRESHOLD_BYTES_DEFAULT } from '../../src/common/limits.js';
 
 const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 const START_TIMEOUT_MS = 20_000;
@@ -44,9 +45,9 @@ class LogReader {
 
 test('serve logs its configuration, address and data directory as JSON fields', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tabula-serve-logs-'));
+  const args = ['serve', '--port', '0', '--http-port', '0', '--data', dataDir, '--log-level', 'debug'];
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const args = ['serve', '--port', '0', '--http-port', '0', '--data', dataDir, '--log-level', 'debug'];
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = new LogReader(child);
     const serving = await log.waitFor('serving the Cloud Bigtable API');
     const starting = log.records.find((r) => r.msg === 'starting');
@@ -56,6 +57,7 @@ test('serve logs its configuration, address and data directory as JSON fields', 
       httpPort: 0,
       data: dataDir,
       logLevel: 'debug',
+      splitThresholdBytes: SPLIT_THRESHOLD_BYTES_DEFAULT,
       configFile: null,
     });
     assert.match(String(serving.address), /^127\.0\.0\.1:\d+$/);
@@ -68,6 +70,7 @@ test('serve logs its configuration, address and data directory as JSON fields', 
     assert.equal(await exited, 0);
     assert.ok(log.records.some((r) => r.msg === 'shutting down' && r.signal === 'SIGTERM'));
   } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
