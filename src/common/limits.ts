@@ -211,6 +211,8 @@ export const SPLIT_SCAN_ROWS_MAX = 100_000;
 export const HOT_TABLET_OPS_PER_SEC = 20_000;
 /** How long a tablet must stay hot before it splits. */
 export const HOT_TABLET_WINDOW_MS = 10_000;
+/** The halves of a hot split are not merged back for this long (they are small by nature). */
+export const MERGE_AFTER_HOT_SPLIT_MS = 10 * 60 * 1000;
 /** Smallest tablet a hot split applies to: below it there is nothing to spread. */
 export const HOT_SPLIT_BYTES_MIN = 1024 * 1024;
 

@@ -275,10 +275,10 @@ export class Engine {
       }
       if (Math.max(this.mem.approximateBytes, this.admittedBytes) < this.opts.memtableBytes) return;
       const l0Files = this.version.levels[0]?.length ?? 0;
-      if (
-        this.immutables.length >= limits.IMMUTABLE_MEMTABLES_MAX ||
-        l0Files >= this.opts.l0StopWritesTrigger
-      ) {
+      // While a split or merge holds compactions suspended, only they could lower L0: stalling
+      // writers on it would deadlock with the split's flush (queued behind them on admission).
+      const l0Full = l0Files >= this.opts.l0StopWritesTrigger && !this.compactionsSuspended;
+      if (this.immutables.length >= limits.IMMUTABLE_MEMTABLES_MAX || l0Full) {
         if (this.opts.clock.monotonicMs() - stallStartMs > this.opts.writeStallMsMax) {
           throw errors.resourceExhausted('writes stalled waiting for flush and compaction', {
             waitedMs: Math.round(this.opts.clock.monotonicMs() - stallStartMs),
@@ -783,19 +783,25 @@ export class Engine {
   }
 
   /**
-   * Freezes the memtable and waits until every frozen memtable is flushed. With `inline`, flushes
+   * Freezes the memtable and waits until it and every memtable frozen before it are flushed
+   * (memtables frozen by later writes are not waited for). With `inline`, flushes
    * not yet started run on this thread instead of queueing behind other stores' jobs in a shared
    * executor: for a small memtable someone waits on (a tablet split's pause).
    */
   async flush(options: { inline?: boolean } = {}): Promise<void> {
+    // Waits for the memtables frozen up to now only: memtables later writes freeze are not ours
+    // to wait for (under sustained writes there always is one, and flush() would never return).
+    let newest: FrozenMemtable | undefined;
     const turn = this.admission.then(async () => {
       if (!this.mem.isEmpty) await this.rotateMemtable();
+      newest = this.immutables[this.immutables.length - 1];
     });
     this.admission = turn.catch(() => undefined);
     await turn;
     if (options.inline) this.inlineFlushes++;
     try {
-      while (this.immutables.length > 0) {
+      // Frozen memtables flush oldest first: once `newest` is gone, every older one is too.
+      while (newest !== undefined && this.immutables.includes(newest)) {
         this.scheduleBackgroundWork();
         if (this.writeFailure) throw this.writeFailure;
         await (this.flushing ?? new Promise((r) => setTimeout(r, 10)));

@@ -45,7 +45,7 @@ export interface FaultSpec {
 }
 
 /** Kinds of persistence points reported to `onPersistencePoint`. */
-export type PersistenceKind = 'sync' | 'syncDir' | 'rename';
+export type PersistenceKind = 'sync' | 'syncDir' | 'rename' | 'removeDir';
 
 /** Options of `crashImage`. */
 export interface CrashOptions {
@@ -185,7 +185,7 @@ export class MemVfs implements Vfs {
   private faults: ActiveFault[] = [];
   /** Upper bound on the bytes of all live files; an append past it fails with ENOSPC. */
   capacityBytes = Number.POSITIVE_INFINITY;
-  /** Called after each completed sync, syncDir and rename: where crash tests take images. */
+  /** Called after each completed sync, syncDir, rename and removeDir: where crash tests take images. */
   onPersistencePoint?: (kind: PersistenceKind, path: string) => void;
   /** Operation counters. */
   readonly stats: MemVfsStats = { appends: 0, syncs: 0, syncDirs: 0, renames: 0 };
@@ -246,6 +246,7 @@ export class MemVfs implements Vfs {
       // Directories are durable at once (see above), so is their removal.
       parent.live.delete(name);
       parent.durable.delete(name);
+      this.onPersistencePoint?.('removeDir', dir);
     }
   }
 

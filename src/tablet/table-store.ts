@@ -68,6 +68,11 @@ export interface TableStoreOptions {
   memtableBudgetBytes?: number;
   /** Bytes between intra-tablet samples of SampleRowKeys (SAMPLE_INTERVAL_BYTES_DEFAULT). */
   sampleIntervalBytes?: number;
+  /**
+   * When a tablet counts as hot and splits below the size threshold: sustained write operations
+   * per second over a window, for tablets of at least `bytesMin` (HOT_TABLET_* defaults).
+   */
+  hotSplit?: { opsPerSec: number; windowMs: number; bytesMin: number };
   /** Whether tablets split and merge on their own (default true; tests may drive them by hand). */
   autoSplit?: boolean;
   /** Directory of the METADATA catalog inside `dir` (default `catalog`; src/master/metadata-root.ts). */
@@ -193,6 +198,7 @@ class LocalTableStore implements TableStore {
   private readonly memtableBudgetBytes: number;
   private readonly sampleIntervalBytes: number;
   private readonly autoSplit: boolean;
+  private readonly hotSplit: { opsPerSec: number; windowMs: number; bytesMin: number };
   private readonly log: Logger;
 
   constructor(
@@ -209,6 +215,11 @@ class LocalTableStore implements TableStore {
     this.memtableBudgetBytes = options.memtableBudgetBytes ?? limits.MEMTABLE_BUDGET_BYTES_DEFAULT;
     this.sampleIntervalBytes = options.sampleIntervalBytes ?? limits.SAMPLE_INTERVAL_BYTES_DEFAULT;
     this.autoSplit = options.autoSplit ?? true;
+    this.hotSplit = options.hotSplit ?? {
+      opsPerSec: limits.HOT_TABLET_OPS_PER_SEC,
+      windowMs: limits.HOT_TABLET_WINDOW_MS,
+      bytesMin: limits.HOT_SPLIT_BYTES_MIN,
+    };
     this.log = options.logger ?? silentLogger();
   }
 
@@ -249,7 +260,7 @@ class LocalTableStore implements TableStore {
   private async openTable(record: TableRecord, tabletRecords: readonly TabletRecord[]): Promise<OpenTable> {
     const table = {
       record,
-      files: new NamespaceFiles(this.vfs, this.tableDir(record)),
+      files: new NamespaceFiles(this.vfs, this.tableDir(record), { opening: true }),
       queued: new Set<TabletHandle>(),
     } as OpenTable;
     table.router = new TableRouter(() => table.tablets, {
@@ -344,7 +355,7 @@ class LocalTableStore implements TableStore {
     t.opsInWindow++;
     const windowMs = nowMs - t.opsWindowStartMs;
     if (windowMs >= 1000) {
-      const hot = (t.opsInWindow * 1000) / windowMs >= limits.HOT_TABLET_OPS_PER_SEC;
+      const hot = (t.opsInWindow * 1000) / windowMs >= this.hotSplit.opsPerSec;
       t.hotSinceMs = hot ? (t.hotSinceMs ?? nowMs) : undefined;
       t.opsInWindow = 0;
       t.opsWindowStartMs = nowMs;
@@ -357,16 +368,21 @@ class LocalTableStore implements TableStore {
     const bytes = t.engine.approximateBytes();
     const hot =
       t.hotSinceMs !== undefined &&
-      this.clock.monotonicMs() - t.hotSinceMs >= limits.HOT_TABLET_WINDOW_MS &&
-      bytes >= limits.HOT_SPLIT_BYTES_MIN;
+      this.clock.monotonicMs() - t.hotSinceMs >= this.hotSplit.windowMs &&
+      bytes >= this.hotSplit.bytesMin;
     if ((bytes <= this.splitThresholdBytes && !hot) || bytes <= t.splitBlockedBelowBytes) return;
     table.queued.add(t);
+    const forHeat = bytes <= this.splitThresholdBytes;
     void this.serialized(() => splitTablet(this.splitContext(table), t))
       .then((done) => {
-        if (done) {
-          this.splitStats.splits++;
-          t.hotSinceMs = undefined;
-        } else t.splitBlockedBelowBytes = bytes * 2;
+        if (!done) {
+          t.splitBlockedBelowBytes = bytes * 2;
+          return;
+        }
+        this.splitStats.splits++;
+        if (!forHeat) return;
+        const until = this.clock.monotonicMs() + limits.MERGE_AFTER_HOT_SPLIT_MS;
+        for (const c of table.tablets.all()) if (t.containsKey(c.startKey)) c.noMergeBeforeMs = until;
       })
       .catch((err: unknown) =>
         this.log.warn({ err: String(err), table: table.record.schema.tableId }, 'tablet split failed'),
@@ -388,6 +404,8 @@ class LocalTableStore implements TableStore {
       const a = all[i] as TabletHandle;
       const b = all[i + 1] as TabletHandle;
       if (table.queued.has(a) || table.queued.has(b)) continue;
+      const nowMs = this.clock.monotonicMs();
+      if (a.noMergeBeforeMs > nowMs || b.noMergeBeforeMs > nowMs) continue;
       if (b.record.startRow && kept.some((k) => k.equals(b.record.startRow as Buffer))) continue;
       if (a.engine.approximateBytes() + b.engine.approximateBytes() >= limit) continue;
       table.queued.add(a);

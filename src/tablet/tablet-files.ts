@@ -19,12 +19,22 @@ export class NamespaceFiles {
   private readonly refs = new Map<string, number>();
   private readonly liveDirs = new Set<string>();
   private collecting: Promise<void> = Promise.resolve();
+  /**
+   * Set while a table opens: its tablets open one at a time, and a compaction in one opened early
+   * may release references before a tablet opened later has counted its own, which would drop a
+   * shared file's count to zero and delete it. Releases then only count; `collectAll`, run once
+   * every tablet is open, ends this and collects.
+   */
+  private opening: boolean;
 
   constructor(
     private readonly vfs: Vfs,
     /** The table's directory. */
     private readonly dir: string,
-  ) {}
+    options: { opening?: boolean } = {},
+  ) {
+    this.opening = options.opening ?? false;
+  }
 
   /** Marks a tablet directory live: its files are its store's to manage. */
   markLive(tabletDir: string): void {
@@ -52,7 +62,7 @@ export class NamespaceFiles {
       else this.refs.delete(key);
       if (n <= 0 && !this.liveDirs.has(s.dir)) dirs.add(s.dir);
     }
-    return dirs.size > 0 ? this.collect([...dirs]) : Promise.resolve();
+    return dirs.size > 0 && !this.opening ? this.collect([...dirs]) : Promise.resolve();
   }
 
   /** Live references to `dir/number`. */
@@ -62,6 +72,7 @@ export class NamespaceFiles {
 
   /** Collects every directory of the namespace that is not live (at open, after a crash). */
   async collectAll(): Promise<void> {
+    this.opening = false;
     const names = await this.vfs.list(this.dir);
     await this.collect(names.filter((n) => !this.liveDirs.has(n)));
   }

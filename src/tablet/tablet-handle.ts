@@ -35,6 +35,8 @@ export class TabletHandle {
   opsInWindow = 0;
   opsWindowStartMs = 0;
   hotSinceMs: number | undefined;
+  /** Not merged before this time (monotonic ms): the halves of a hot split stay apart. */
+  noMergeBeforeMs = 0;
   /** A split found no row to split at: do not retry below this size. */
   splitBlockedBelowBytes = 0;
 

@@ -312,6 +312,14 @@ export const ACCEPTING_RULES: readonly AcceptingRule[] = [
     accepts: (e, c) => e.code === 'OK' && c.code === 'INVALID_ARGUMENT',
   },
   {
+    id: 'emulator-checks-filters-lazily',
+    reason:
+      'the emulator checks a filter only when it evaluates it on a row, so an invalid filter on a read that ' +
+      'reaches no row answers OK with nothing; Tabula validates every filter before reading',
+    applies: (op) => op.rpc === 'ReadRows' && op.tag === 'invalid' && opFilter(op) !== undefined,
+    accepts: (e, c) => e.code === 'OK' && (e.rows ?? []).length === 0 && c.code === 'INVALID_ARGUMENT',
+  },
+  {
     id: 'emulator-accepts-negative-rows-limit',
     reason: 'the emulator answers an empty result for a negative rows_limit; Tabula rejects it',
     applies: (op) => op.rpc === 'ReadRows' && Number(op.request.rowsLimit ?? 0) < 0,

@@ -90,3 +90,35 @@ test('the memtables of many tablets stay within the memtable budget', async () =
   assert.ok(peak < budget * 1.5, `memtables peaked at ${peak} bytes against a budget of ${budget}`);
   await store.close();
 });
+
+test('a tablet that stays hot splits below the size threshold; a cool one does not', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = await openTableStore({
+    dir: '/data',
+    engine: { vfs: new MemVfs() },
+    splitThresholdBytes: 64 * 1024 * 1024,
+    hotSplit: { opsPerSec: 100, windowMs: 5_000, bytesMin: 8 * 1024 },
+    clock,
+    rand: new SeededRand(5),
+  });
+  await store.createTable('t', { families: new Map([['f', undefined]]), initialSplits: [] });
+  const value = Buffer.alloc(100, 1);
+  let row = 0;
+  const writeFor = async (seconds: number, perSecond: number) => {
+    for (let s = 0; s < seconds; s++) {
+      for (let i = 0; i < perSecond; i++) {
+        await store
+          .tablet('t')
+          .mutateRow(Buffer.from(`r${String(row++).padStart(6, '0')}`), [setCell(value)]);
+      }
+      clock.advance(1000);
+    }
+  };
+  await writeFor(10, 50);
+  await maintainTablets(store);
+  assert.equal(tabletRanges(store, 't').length, 1, 'a tablet under the rate does not split');
+  await writeFor(8, 150);
+  await maintainTablets(store);
+  assert.ok(tabletRanges(store, 't').length >= 2, 'a tablet over the rate for the window splits');
+  await store.close();
+});
