@@ -2,15 +2,24 @@
  * The victim of the kill -9 test (test/storage/engine-kill9.test.ts): a process that opens an engine
  * on a real directory and writes until it is killed.
  *
- * Protocol on stdout, one line per event, each written with one synchronous `process.stdout.write`
- * (a pipe write on Linux is synchronous and a line is far below PIPE_BUF, so it is atomic and already
- * in the kernel when a SIGKILL lands):
+ * Protocol. The JOURNAL (the file `config.journal`) is the record the parent verifies against; each
+ * line is written with one synchronous write(2) to a regular file, so it is in the kernel (the page
+ * cache, which a process kill does not touch) before the next statement runs:
  *
- *   ready            the engine is open
- *   issue w<w>-<c>   printed immediately before `engine.write()` is called for batch (w, c), in the
+ *   issue w<w>-<c>   written immediately before `engine.write()` is called for batch (w, c), in the
  *                    same synchronous stretch, so the order of issue lines IS the engine's admission
- *                    order (= sequence order = WAL order)
- *   ack w<w>-<c>     printed once that write resolved (durable)
+ *                    order (= sequence order = WAL order), and every batch handed to the engine has
+ *                    its line
+ *   ack w<w>-<c>     written once that write resolved (durable)
+ *
+ * A kill can cut the last line short (its write(2) never returned): that batch was never handed to
+ * the engine, or its ack never counted, so the parent ignores an unterminated last line.
+ *
+ * stdout only paces the parent: `ready` once the engine is open, then `ack w<w>-<c>` after each
+ * journal ack. It must NOT be the record: Node writes stdout asynchronously once the kernel buffer
+ * of the pipe (a socketpair here, about 1,800 short lines) is full — lines queue inside this
+ * process and die with it on SIGKILL. A parent that fell behind (a loaded machine) then saw fewer
+ * `issue` lines than the batches already in the store, and blamed the engine for the difference.
  *
  * Writers: `workers` loops run concurrently, each with one write in flight, so group commit batches
  * several of them into one fsync. Writer w writes batches w<w>-<c> for c = startCounters[w], +1, ...
@@ -24,6 +33,7 @@
  *
  *   node dist/test/support/engine-writer-child.js '<WriterConfig JSON>'
  */
+import { openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SeededRand } from '../../src/common/clock.js';
 import { Engine, type EngineOptions } from '../../src/storage/engine.js';
@@ -43,6 +53,8 @@ const DELETE_PROBABILITY = 0.35;
 /** What the parent passes as the single argv argument (JSON). */
 export interface WriterConfig {
   dir: string;
+  /** The journal file (created or truncated at start; see the file comment). */
+  journal: string;
   /** Next counter of each writer; its length is the number of concurrent writers. */
   startCounters: number[];
   engineOptions: Omit<EngineOptions, 'dir' | 'vfs' | 'clock' | 'rand'>;
@@ -114,12 +126,19 @@ function toWriteBatch(ops: WriterOp[]): WriteBatch {
   return batch;
 }
 
-async function writerLoop(engine: Engine, worker: number, start: number): Promise<never> {
+/** Appends `line` to the journal with synchronous write(2) calls: in the kernel on return. */
+function journalLine(fd: number, line: string): void {
+  const bytes = Buffer.from(line, 'latin1');
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+async function writerLoop(engine: Engine, journal: number, worker: number, start: number): Promise<never> {
   for (let counter = start; ; counter++) {
     const batch = toWriteBatch(batchOps(worker, counter));
     const id = batchId(worker, counter);
-    process.stdout.write(`issue ${id}\n`);
+    journalLine(journal, `issue ${id}\n`);
     await engine.write(batch);
+    journalLine(journal, `ack ${id}\n`);
     process.stdout.write(`ack ${id}\n`);
   }
 }
@@ -127,9 +146,11 @@ async function writerLoop(engine: Engine, worker: number, start: number): Promis
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as WriterConfig;
   setTimeout(() => process.exit(0), config.lifetimeMs).unref();
+  // Before the engine exists: a kill during open leaves an empty journal, not a missing one.
+  const journal = openSync(config.journal, 'w');
   const engine = await Engine.open({ ...config.engineOptions, dir: config.dir });
   process.stdout.write('ready\n');
-  await Promise.all(config.startCounters.map((start, worker) => writerLoop(engine, worker, start)));
+  await Promise.all(config.startCounters.map((start, worker) => writerLoop(engine, journal, worker, start)));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
