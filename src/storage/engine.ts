@@ -813,17 +813,20 @@ export class Engine {
 
   /**
    * Flushes, then rewrites the whole tree into one level, dropping every version and tombstone no
-   * snapshot needs.
+   * snapshot needs. Stops early, between steps, once compactions are suspended: a split or merge
+   * has taken references to the files it would rewrite.
    */
   async compactAll(): Promise<void> {
     await this.flush();
     while (this.compacting) await this.compacting;
+    if (this.compactionsSuspended) return;
     const levels = this.version.levels;
     let deepest = -1;
     for (let l = 0; l < levels.length; l++) if ((levels[l]?.length ?? 0) > 0) deepest = l;
     if (deepest < 0) return;
     const rewriteLast = deepest === levels.length - 1;
     for (;;) {
+      if (this.compactionsSuspended) return;
       const pick =
         fullCompactionStep(this.version, deepest) ??
         (rewriteLast ? lastLevelRewrite(this.version) : undefined);
