@@ -287,14 +287,19 @@ class LocalTableStore implements TableStore {
   }
 
   private async openTablet(table: OpenTable, record: TabletRecord): Promise<TabletHandle> {
+    // Releases before the references are counted below are already reflected in what is counted.
+    let counted = false;
     const engine = await Engine.open({
       ...this.shared,
       dir: joinPath(this.tableDir(table.record), record.tabletDir),
       compactionFilter: () => this.gcFilter(table.record.schema),
-      onSourcesReleased: (sources) => this.track(table.files.release(sources)),
+      onSourcesReleased: (sources) => {
+        if (counted) this.track(table.files.release(sources));
+      },
     });
     table.files.markLive(record.tabletDir);
     table.files.addRefs(engine.referencedSources());
+    counted = true;
     const tablet = new BigtableTablet(engine, table.record.schema, this.clock, record.timestampFloorMicros);
     return new TabletHandle(record, engine, tablet);
   }
