@@ -314,10 +314,17 @@ export const ACCEPTING_RULES: readonly AcceptingRule[] = [
   {
     id: 'emulator-checks-filters-lazily',
     reason:
-      'the emulator checks a filter only when it evaluates it on a row, so an invalid filter on a read that ' +
-      'reaches no row answers OK with nothing; Tabula validates every filter before reading',
-    applies: (op) => op.rpc === 'ReadRows' && op.tag === 'invalid' && opFilter(op) !== undefined,
-    accepts: (e, c) => e.code === 'OK' && (e.rows ?? []).length === 0 && c.code === 'INVALID_ARGUMENT',
+      'the emulator checks a filter only when it evaluates it on a row, so an invalid filter on a read or a ' +
+      'check-and-mutate that reaches no row answers OK (no rows, not matched); Tabula validates every filter first',
+    applies: (op) =>
+      (op.rpc === 'ReadRows' || op.rpc === 'CheckAndMutateRow') &&
+      op.tag === 'invalid' &&
+      opFilter(op) !== undefined,
+    accepts: (e, c) =>
+      e.code === 'OK' &&
+      c.code === 'INVALID_ARGUMENT' &&
+      (e.rows === undefined || e.rows.length === 0) &&
+      e.matched !== true,
   },
   {
     id: 'emulator-accepts-negative-rows-limit',
