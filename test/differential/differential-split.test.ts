@@ -3,9 +3,7 @@
  * against a Tabula whose split threshold is 4 KiB, so every seed's main table splits into several
  * tablets (and merges after deletes and drops) while the workload runs.
  *
- * Run with `npm run test:differential-split`. Not part of `npm test` yet: it currently reports
- * differences on some seeds (rows showing writes lost across a split: see docs/differential.md,
- * "Splitting forced"), and the whole suite must pass for anything to land. Seeds are printed;
+ * Part of `npm test`; `npm run test:differential-split` runs it alone. Seeds are printed;
  * TABULA_SEED replays one.
  */
 import assert from 'node:assert/strict';
