@@ -257,16 +257,22 @@ class LocalTableStore implements TableStore {
     return `t${Math.floor(this.clock.nowMs()).toString(36)}-${seq}-${this.rand.int(0x7fffffff).toString(36)}`;
   }
 
-  private async openTable(record: TableRecord, tabletRecords: readonly TabletRecord[]): Promise<OpenTable> {
+  /** A table's in-memory state before its tablets are open (`tablets` is set by the caller). */
+  private newOpenTable(record: TableRecord, opening: boolean): OpenTable {
     const table = {
       record,
-      files: new NamespaceFiles(this.vfs, this.tableDir(record), { opening: true }),
+      files: new NamespaceFiles(this.vfs, this.tableDir(record), { opening }),
       queued: new Set<TabletHandle>(),
     } as OpenTable;
     table.router = new TableRouter(() => table.tablets, {
       afterWrite: (t) => this.afterWrite(table, t),
       sampleRowKeys: () => this.sampleRowKeys(table),
     });
+    return table;
+  }
+
+  private async openTable(record: TableRecord, tabletRecords: readonly TabletRecord[]): Promise<OpenTable> {
+    const table = this.newOpenTable(record, true);
     const handles: TabletHandle[] = [];
     try {
       for (const r of tabletRecords) handles.push(await this.openTablet(table, r));
@@ -573,15 +579,7 @@ class LocalTableStore implements TableStore {
         timestampFloorMicros: 0,
         sources: [],
       }));
-      const opened = {
-        record,
-        files: new NamespaceFiles(this.vfs, this.tableDir(record)),
-        queued: new Set<TabletHandle>(),
-      } as OpenTable;
-      opened.router = new TableRouter(() => opened.tablets, {
-        afterWrite: (t) => this.afterWrite(opened, t),
-        sampleRowKeys: () => this.sampleRowKeys(opened),
-      });
+      const opened = this.newOpenTable(record, false);
       const handles: TabletHandle[] = [];
       try {
         for (const r of tablets) handles.push(await this.openTablet(opened, r));
