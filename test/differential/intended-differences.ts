@@ -208,6 +208,17 @@ function onlyExtraOlderVersions(
   return extras > 0;
 }
 
+/** Whether both outcomes hold the same rows with the same cell coordinates, in order. */
+function sameCoordinates(e: OutcomeView, c: OutcomeView): boolean {
+  if (e.rows === undefined || c.rows === undefined || e.rows.length !== c.rows.length) return false;
+  const coordinates = (r: RowView) =>
+    r.cells.map((x) => `${x.family}\u0000${x.qualifier}\u0000${x.timestamp}`).join('\u0001');
+  return e.rows.every((er, i) => {
+    const cr = c.rows?.[i] as RowView;
+    return er.key === cr.key && coordinates(er) === coordinates(cr);
+  });
+}
+
 function codeIsPrecisionOf(emulator: string, candidate: string): boolean {
   return IMPRECISE_CODES.has(emulator) && PRECISE_CODES.has(candidate);
 }
@@ -310,6 +321,24 @@ export const ACCEPTING_RULES: readonly AcceptingRule[] = [
       op.rpc === 'CheckAndMutateRow' &&
       (op.request.trueMutations ?? []).length + (op.request.falseMutations ?? []).length === 0,
     accepts: (e, c) => e.code === 'OK' && c.code === 'INVALID_ARGUMENT',
+  },
+  {
+    id: 'duplicate-order-before-cell-limit',
+    reason:
+      'copies of one cell that an interleave makes (differently labelled or stripped) come in unspecified ' +
+      'order, so a later per-column or per-row cell limit keeps different copies; the cells kept must agree ' +
+      'in row, family, qualifier and timestamp',
+    applies: (op) =>
+      op.rpc === 'ReadRows' &&
+      filterHas(op, (f) => f.interleave !== undefined) &&
+      filterHas(
+        op,
+        (f) =>
+          f.cellsPerColumnLimitFilter !== undefined ||
+          f.cellsPerRowLimitFilter !== undefined ||
+          f.cellsPerRowOffsetFilter !== undefined,
+      ),
+    accepts: (e, c) => e.code === 'OK' && c.code === 'OK' && sameCoordinates(e, c),
   },
   {
     id: 'emulator-checks-filters-lazily',
