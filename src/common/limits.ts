@@ -189,6 +189,12 @@ export const MERGE_FRACTION = 0.25;
 export const SPLIT_PAUSE_MEMTABLE_BYTES_MAX = 256 * 1024;
 /** Flushes at most before the pause trying to get under SPLIT_PAUSE_MEMTABLE_BYTES_MAX. */
 export const SPLIT_PREFLUSH_ROUNDS_MAX = 4;
+/** Length of the window a tablet's write rate is measured over, for hot-tablet detection. */
+export const HOT_TABLET_RATE_WINDOW_MS = 1_000;
+/** Split passes at most in one explicit maintenance run (each pass splits every oversized tablet). */
+export const MAINTAIN_SPLIT_PASSES_MAX = 64;
+/** Longest source directory name a file reference in a manifest may hold, in UTF-8 bytes. */
+export const FILE_REF_SOURCE_DIR_BYTES_MAX = 1024;
 /** How often each table's tablets are checked for merges. */
 export const MERGE_CHECK_INTERVAL_MS = 2_000;
 /**

@@ -13,7 +13,7 @@
 import { assert } from '../common/assert.js';
 import { asBuffer } from '../common/bytes.js';
 import { type ErrorDetails, errors } from '../common/errors.js';
-import { LSM_LEVELS } from '../common/limits.js';
+import { FILE_REF_SOURCE_DIR_BYTES_MAX, LSM_LEVELS } from '../common/limits.js';
 import { ByteWriter, getVarint } from '../common/varint.js';
 import type { FileSource } from './file-refs.js';
 import { TRAILER_BYTES } from './internal-key.js';
@@ -63,8 +63,6 @@ export const EditTag = {
 
 /** Flag bits of AddedFileRef. PERSISTED: never renumber. */
 const REF_FLAG_BOUNDED = 1;
-/** Longest source directory name in a reference. */
-const SOURCE_DIR_BYTES_MAX = 1024;
 
 /** Encodes `edit` as one manifest record. */
 export function encodeVersionEdit(edit: VersionEdit): Buffer {
@@ -81,7 +79,7 @@ export function encodeVersionEdit(edit: VersionEdit): Buffer {
     w.lengthPrefixed(file.smallest).lengthPrefixed(file.largest).varint(file.entryCount);
     if (isRef) {
       const dir = Buffer.from(file.source?.dir ?? '', 'utf8');
-      assert(dir.length <= SOURCE_DIR_BYTES_MAX, 'source directory name too long');
+      assert(dir.length <= FILE_REF_SOURCE_DIR_BYTES_MAX, 'source directory name too long');
       w.varint(file.bounded ? REF_FLAG_BOUNDED : 0).lengthPrefixed(dir);
       w.varint(file.source?.fileNumber ?? file.fileNumber);
     }
@@ -178,7 +176,7 @@ export function decodeVersionEdit(data: Uint8Array, context: ErrorDetails = {}):
         if (tag === EditTag.AddedFileRef) {
           const flags = r.varint();
           if ((flags & ~REF_FLAG_BOUNDED) !== 0) r.fail('unknown reference flags');
-          const dir = r.text(SOURCE_DIR_BYTES_MAX);
+          const dir = r.text(FILE_REF_SOURCE_DIR_BYTES_MAX);
           const number = r.varint();
           if (flags & REF_FLAG_BOUNDED) file.bounded = true;
           if (dir !== '') file.source = { dir, fileNumber: number };

@@ -365,13 +365,18 @@ class LocalTableStore implements TableStore {
     const nowMs = this.clock.monotonicMs();
     t.opsInWindow++;
     const windowMs = nowMs - t.opsWindowStartMs;
-    if (windowMs >= 1000) {
+    if (windowMs >= limits.HOT_TABLET_RATE_WINDOW_MS) {
       const hot = (t.opsInWindow * 1000) / windowMs >= this.hotSplit.opsPerSec;
       t.hotSinceMs = hot ? (t.hotSinceMs ?? nowMs) : undefined;
       t.opsInWindow = 0;
       t.opsWindowStartMs = nowMs;
     }
     this.checkSplit(table, t);
+  }
+
+  /** Whether `t` (of `bytes`) should split: over the threshold or hot, and not known unsplittable. */
+  private splitWanted(t: TabletHandle, bytes: number, hot: boolean): boolean {
+    return (bytes > this.splitThresholdBytes || hot) && bytes > t.splitBlockedBelowBytes;
   }
 
   private checkSplit(table: OpenTable, t: TabletHandle): void {
@@ -381,7 +386,7 @@ class LocalTableStore implements TableStore {
       t.hotSinceMs !== undefined &&
       this.clock.monotonicMs() - t.hotSinceMs >= this.hotSplit.windowMs &&
       bytes >= this.hotSplit.bytesMin;
-    if ((bytes <= this.splitThresholdBytes && !hot) || bytes <= t.splitBlockedBelowBytes) return;
+    if (!this.splitWanted(t, bytes, hot)) return;
     table.queued.add(t);
     const forHeat = bytes <= this.splitThresholdBytes;
     void this.serialized(() => splitTablet(this.splitContext(table), t))
@@ -464,14 +469,10 @@ class LocalTableStore implements TableStore {
   /** Splits every tablet over the threshold (repeatedly), then merges small neighbours once. */
   async maintainAll(): Promise<void> {
     for (const table of [...this.tables.values()]) {
-      for (let pass = 0; pass < limits.LSM_LEVELS * 8; pass++) {
+      for (let pass = 0; pass < limits.MAINTAIN_SPLIT_PASSES_MAX; pass++) {
         const over = table.tablets
           .all()
-          .filter(
-            (t) =>
-              t.engine.approximateBytes() > this.splitThresholdBytes &&
-              t.engine.approximateBytes() > t.splitBlockedBelowBytes,
-          );
+          .filter((t) => this.splitWanted(t, t.engine.approximateBytes(), false));
         if (over.length === 0) break;
         for (const t of over) {
           const bytes = t.engine.approximateBytes();

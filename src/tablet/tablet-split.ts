@@ -174,7 +174,8 @@ function childRecord(
     ...range,
     timestampFloorMicros,
     sources: [
-      ...new Set(refs.map((r) => sourceKey(r.file.source ?? { dir: '', fileNumber: r.file.fileNumber }))),
+      // fileRefs names every reference's physical file.
+      ...new Set(refs.flatMap((r) => (r.file.source ? [sourceKey(r.file.source)] : []))),
     ],
   };
 }
