@@ -46,9 +46,14 @@ export const NEVER_EXPLAINED_CODES = new Set([
   'UNAVAILABLE',
   'CLIENT_ERROR',
 ]);
-/** The GC-table family with a max-versions rule, and its limit. */
-const MAX_VERSIONS_FAMILY = 'gv';
-const MAX_VERSIONS = 2;
+/**
+ * GC-table families whose rule keeps at most N versions of cells with future timestamps (which no
+ * max-age rule touches): `gv` max versions 2, `gu` max versions 1 OR max age.
+ */
+const MAX_VERSIONS_BY_FAMILY: ReadonlyMap<string, number> = new Map([
+  ['gv', 2],
+  ['gu', 1],
+]);
 /** The GC-table family with an intersection rule (max versions 1 AND max age 1 h). */
 const INTERSECTION_FAMILY = 'gi';
 
@@ -167,14 +172,13 @@ export const NORMALIZING_RULES: readonly NormalizingRule[] = [
 ];
 
 /**
- * Whether `c` equals `e` but for extra cells, each in `family`, in a column where `e` shows fewer
- * than `maxVersions` versions, and older than every version `e` shows of it.
+ * Whether `c` equals `e` but for extra cells, each in a family of `maxVersionsByFamily`, in a column
+ * where `e` shows fewer than that family's max versions, and older than every version `e` shows.
  */
 function onlyExtraOlderVersions(
   e: OutcomeView,
   c: OutcomeView,
-  family: string,
-  maxVersions: number,
+  maxVersionsByFamily: ReadonlyMap<string, number>,
 ): boolean {
   if (e.code !== 'OK' || c.code !== 'OK' || e.rows === undefined || c.rows === undefined) return false;
   if (e.rows.length !== c.rows.length) return false;
@@ -200,7 +204,8 @@ function onlyExtraOlderVersions(
       const older =
         numeric(cell.timestamp) &&
         shown.every((x) => numeric(x.timestamp) && BigInt(x.timestamp) > BigInt(cell.timestamp));
-      if (cell.family !== family || shown.length >= maxVersions || !older) return false;
+      const maxVersions = maxVersionsByFamily.get(cell.family);
+      if (maxVersions === undefined || shown.length >= maxVersions || !older) return false;
       extras++;
     }
     if (i !== er.cells.length) return false;
@@ -253,7 +258,7 @@ export const ACCEPTING_RULES: readonly AcceptingRule[] = [
       'of one version, or a newer version deleted since) and physically dropped an older one; Tabula applies the ' +
       'rule to the versions there are now. Bigtable GC is asynchronous, so both answers are allowed',
     applies: (op) => op.rpc === 'ReadRows' && String(op.request.tableName).includes('/tables/gc-'),
-    accepts: (e, c) => onlyExtraOlderVersions(e, c, MAX_VERSIONS_FAMILY, MAX_VERSIONS),
+    accepts: (e, c) => onlyExtraOlderVersions(e, c, MAX_VERSIONS_BY_FAMILY),
   },
   {
     id: 'error-code-precision',
