@@ -167,6 +167,23 @@ export function rowKeyRange(rowKey: Uint8Array): KeyRange {
   return { start: rowStartKey(rowKey), end: rowEndKey(rowKey) };
 }
 
+/**
+ * The row start key `esc(row) ‖ 00 01` when `range` is exactly every key of one row (as
+ * `rowKeyRange` makes it), else undefined. That start is the row part every key of the range
+ * begins with, and the first `00 01` in it, since esc() never leaves a 00 byte before 01.
+ */
+export function singleRowStart(range: KeyRange): Buffer | undefined {
+  const { start, end } = range;
+  const n = start.length;
+  if (end === undefined || n < 2 || end.length !== n) return undefined;
+  if (start[n - 2] !== KEY_ESCAPE || start[n - 1] !== KEY_TERMINATOR) return undefined;
+  if (end[n - 1] !== KEY_PART_SUCCESSOR || start.compare(end, 0, n - 1, 0, n - 1) !== 0) return undefined;
+  for (let i = 0; i < n - 2; i++) {
+    if (start[i] === KEY_ESCAPE && start[i + 1] === KEY_TERMINATOR) return undefined;
+  }
+  return start;
+}
+
 /** Every key of one family within one row. */
 export function familyKeyRange(rowKey: Uint8Array, family: string): KeyRange {
   const parts = [rowKey, Buffer.from(family, 'utf8')];

@@ -119,6 +119,12 @@ export interface ScanOptions {
   /** Exclusive upper bound. */
   end?: Uint8Array;
   reverse?: boolean;
+  /**
+   * A prefix every key of [start, end) begins with, whole under the store's `filterPrefix` rule
+   * (filter-prefix.ts `isWholePrefix`): tables whose prefix filter rules it out are not read.
+   * Ignored by a store without a `filterPrefix` rule.
+   */
+  prefix?: Uint8Array;
 }
 
 /**

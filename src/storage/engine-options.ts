@@ -10,6 +10,7 @@ import type { CompactionExecutor } from './compaction-executor.js';
 import type { CompactionFilterSpec } from './compaction-filter.js';
 import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
 import type { FileSource } from './file-refs.js';
+import { checkPrefixRule, type PrefixRule } from './filter-prefix.js';
 import { RealVfs } from './real-vfs.js';
 import type { Vfs } from './vfs.js';
 
@@ -27,6 +28,11 @@ export interface EngineOptions {
   restartInterval?: number;
   /** Bloom filter bits per key in SSTables (0 disables the filter). */
   bloomBitsPerKey?: number;
+  /**
+   * Key new SSTables' Bloom filters on each key's prefix under this rule (src/storage/filter-prefix.ts)
+   * instead of the whole key, so scans given a `prefix` skip tables without it. Default: whole keys.
+   */
+  filterPrefix?: PrefixRule;
   /** Block codec for new SSTables: 'none', 'snappy' (default) or 'lz4'. */
   compression?: CompressionName;
   /** Capacity of the shared block cache. */
@@ -68,8 +74,12 @@ export interface EngineOptions {
 
 /** Effective options. */
 export type ResolvedOptions = Required<
-  Omit<EngineOptions, 'vfs' | 'clock' | 'rand' | 'compactionFilter' | 'blockCache' | 'onSourcesReleased'>
+  Omit<
+    EngineOptions,
+    'vfs' | 'clock' | 'rand' | 'compactionFilter' | 'blockCache' | 'onSourcesReleased' | 'filterPrefix'
+  >
 > & {
+  filterPrefix: PrefixRule | undefined;
   compactionFilter: EngineOptions['compactionFilter'];
   blockCache: BlockCache | undefined;
   onSourcesReleased: EngineOptions['onSourcesReleased'];
@@ -79,6 +89,7 @@ export type ResolvedOptions = Required<
 };
 
 export function resolveOptions(o: EngineOptions): ResolvedOptions {
+  checkPrefixRule(o.filterPrefix);
   const vfs = o.vfs ?? new RealVfs();
   return {
     dir: o.dir,
@@ -87,6 +98,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     blockBytes: o.blockBytes ?? limits.SSTABLE_BLOCK_BYTES_DEFAULT,
     restartInterval: o.restartInterval ?? limits.SSTABLE_RESTART_INTERVAL_DEFAULT,
     bloomBitsPerKey: o.bloomBitsPerKey ?? limits.BLOOM_BITS_PER_KEY_DEFAULT,
+    filterPrefix: o.filterPrefix,
     compression: o.compression ?? COMPRESSION_DEFAULT,
     blockCacheBytes: o.blockCacheBytes ?? limits.BLOCK_CACHE_BYTES_DEFAULT,
     targetFileBytes: o.targetFileBytes ?? limits.SSTABLE_TARGET_BYTES_DEFAULT,
@@ -135,4 +147,6 @@ export interface EngineStats {
   lastSequence: number;
   /** Block cache hits, misses and usage. */
   blockCache: BlockCacheStats;
+  /** SSTables that scans given a `prefix` left out because their prefix filter ruled it out. */
+  prefixFilterSkips: number;
 }

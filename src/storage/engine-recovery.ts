@@ -108,6 +108,7 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
         restartInterval: opts.restartInterval,
         bloomBitsPerKey: opts.bloomBitsPerKey,
         compression: opts.compression,
+        filterPrefix: opts.filterPrefix,
       },
       targetFileBytes: Number.POSITIVE_INFINITY,
     };

@@ -39,6 +39,7 @@ import { type RecoveredStore, recoverStore } from './engine-recovery.js';
 import { packEntries } from './entry-chunks.js';
 import { parseFileName, walFileName } from './file-names.js';
 import type { FileSource } from './file-refs.js';
+import { isWholePrefix, prefixLength, prefixRuleName, rangeWithinPrefix } from './filter-prefix.js';
 import { EntryKind, kindOf, type RangeTombstone, sequenceOf, userKeyOf } from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
 import { ManifestStore } from './manifest-store.js';
@@ -54,7 +55,7 @@ import {
   type LevelFile,
 } from './store-refs.js';
 import { TableCache } from './table-cache.js';
-import { fileContains, largestIsExclusive, type Version } from './version.js';
+import { fileContains, fileOverlaps, largestIsExclusive, type Version } from './version.js';
 import type { FileMeta, VersionEdit } from './version-edit.js';
 import { dirName, joinPath } from './vfs.js';
 import { WalWriter } from './wal-writer.js';
@@ -117,6 +118,8 @@ export class Engine {
     flushMsTotal: 0,
     compactionMsTotal: 0,
   };
+  /** Tables left out of prefix scans by their filter (EngineStats.prefixFilterSkips). */
+  private prefixFilterSkips = 0;
   /** fdatasync statistics of WALs already closed (the open WAL adds its own). */
   private readonly closedWalSyncs = { count: 0, totalMs: 0, maxMs: 0 };
 
@@ -359,14 +362,24 @@ export class Engine {
   /** The newest entry of `key` visible at `sequence` in the SSTables of the current version. */
   private findInTables(key: Uint8Array, sequence: number): { key: Buffer; value: Buffer } | undefined {
     const v = this.version;
+    // Tables with a prefix filter answer for the key's prefix (their `get` has no whole-key filter).
+    const rule = this.opts.filterPrefix;
+    const ruleName = rule && prefixRuleName(rule);
+    const prefix = rule && key.subarray(0, prefixLength(rule, key));
+    const lookUp = (f: FileMeta) => {
+      const reader = this.tables.reader(f);
+      if (ruleName !== undefined && !reader.mayContainPrefix(ruleName, prefix as Uint8Array))
+        return undefined;
+      return reader.get(key, sequence);
+    };
     for (const f of v.levels[0] ?? []) {
       if (!fileContains(f, key)) continue;
-      const hit = this.tables.reader(f).get(key, sequence);
+      const hit = lookUp(f);
       if (hit) return hit;
     }
     for (let level = 1; level < v.levels.length; level++) {
       const f = v.findFile(level, key);
-      const hit = f && this.tables.reader(f).get(key, sequence);
+      const hit = f && lookUp(f);
       if (hit) return hit;
     }
     return undefined;
@@ -379,15 +392,41 @@ export class Engine {
   scan(options: ScanOptions = {}, snapshot?: Snapshot): Generator<[Buffer, Buffer]> {
     const sequence = snapshot?.sequence ?? this.visibleSequence;
     const version = this.version;
+    const wanted = this.tableFilter(options);
     this.pin(version);
     const children: InternalIterator[] = this.memtablesNewestFirst().map((m) => m.newIterator());
-    for (const f of version.levels[0] ?? []) children.push(this.tables.iterator(f));
+    for (const f of version.levels[0] ?? []) if (wanted(f)) children.push(this.tables.iterator(f));
     for (let level = 1; level < version.levels.length; level++) {
-      const files = version.levels[level] ?? [];
+      const all = version.levels[level] ?? [];
+      const files =
+        options.prefix === undefined || this.opts.filterPrefix === undefined ? all : all.filter(wanted);
       if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.iterator(f)));
     }
     const source = new MergingIterator(children);
     return scanVisible(source, this.rangeTombstones(), sequence, options, () => this.unpin(version));
+  }
+
+  /**
+   * Which tables a scan must read: all of them, or with a `prefix`, those that overlap the scan's
+   * range and whose prefix filter does not rule the prefix out. Range tombstones are gathered
+   * from every table regardless (`rangeTombstones`), so leaving a table's entries out never
+   * resurrects what it deletes.
+   */
+  private tableFilter(options: ScanOptions): (f: FileMeta) => boolean {
+    const { prefix, start, end } = options;
+    const rule = this.opts.filterPrefix;
+    // Without a rule of its own the store has no prefix filters it could trust.
+    if (prefix === undefined || rule === undefined) return () => true;
+    assert(isWholePrefix(rule, prefix), 'scan prefix is not a whole prefix under the filter rule');
+    const from = start ?? prefix;
+    assert(rangeWithinPrefix(prefix, from, end), 'scan range reaches beyond its prefix');
+    const ruleName = prefixRuleName(rule);
+    return (f) => {
+      if (!fileOverlaps(f, from, end)) return false;
+      if (this.tables.reader(f).mayContainPrefix(ruleName, prefix)) return true;
+      this.prefixFilterSkips++;
+      return false;
+    };
   }
 
   /** Takes a snapshot of the current state. */
@@ -600,6 +639,7 @@ export class Engine {
         restartInterval: this.opts.restartInterval,
         bloomBitsPerKey: this.opts.bloomBitsPerKey,
         compression: this.opts.compression,
+        filterPrefix: this.opts.filterPrefix,
       },
       targetFileBytes,
     };
@@ -867,6 +907,7 @@ export class Engine {
       },
       lastSequence: this.visibleSequence,
       blockCache: this.tables.blockCache.stats(),
+      prefixFilterSkips: this.prefixFilterSkips,
     };
   }
 

@@ -19,6 +19,7 @@ import { errors } from '../common/errors.js';
 import type { BlockCache } from './block-cache.js';
 import { Block, type BlockIterator, compareInternalKeyAt, readBlockContents } from './block-reader.js';
 import { BloomFilter } from './bloom-filter.js';
+import { PREFIX_FILTER_BLOCK_PREFIX } from './filter-prefix.js';
 import { type RangeTombstone, seekTarget, TRAILER_BYTES } from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
 import {
@@ -39,9 +40,16 @@ import type { ReadableFile } from './vfs.js';
 interface LoadedMeta {
   index: Block;
   filter: BloomFilter | undefined;
+  prefixFilter: PrefixFilter | undefined;
   rangeTombstones: RangeTombstone[];
   properties: SstableProperties;
   dataEndOffset: number;
+}
+
+/** A Bloom filter over key prefixes, with the name of the rule that made them (filter-prefix.ts). */
+interface PrefixFilter {
+  ruleName: string;
+  filter: BloomFilter;
 }
 
 /** An open, immutable SSTable. */
@@ -51,6 +59,7 @@ export class SstableReader {
   readonly properties: SstableProperties;
   private readonly index: Block;
   private readonly filter: BloomFilter | undefined;
+  private readonly prefixFilter: PrefixFilter | undefined;
   /** Offset of the first meta block: where the data blocks end. */
   private readonly dataEndOffset: number;
   private readonly blocksEndOffset: number;
@@ -66,6 +75,7 @@ export class SstableReader {
   ) {
     this.index = meta.index;
     this.filter = meta.filter;
+    this.prefixFilter = meta.prefixFilter;
     this.rangeTombstones = meta.rangeTombstones;
     this.properties = meta.properties;
     this.dataEndOffset = meta.dataEndOffset;
@@ -85,6 +95,15 @@ export class SstableReader {
   /** False only if no entry of `userKey` is in this table (always true without a filter). */
   mayContain(userKey: Uint8Array): boolean {
     return this.filter === undefined || this.filter.mayContain(userKey);
+  }
+
+  /**
+   * False only if no key of this table has `prefix` as its prefix under the rule named `ruleName`
+   * (always true when the table's filter is not keyed by that rule).
+   */
+  mayContainPrefix(ruleName: string, prefix: Uint8Array): boolean {
+    const p = this.prefixFilter;
+    return p === undefined || p.ruleName !== ruleName || p.filter.mayContain(prefix);
   }
 
   /**
@@ -209,6 +228,14 @@ function loadMeta(file: ReadableFile): LoadedMeta {
   const filter = filterBlock && BloomFilter.parse(filterBlock.data);
   if (filterBlock !== undefined && filter === undefined)
     throw corrupt(filterBlock.handle.offset, 'bad filter');
+  let prefixFilter: PrefixFilter | undefined;
+  for (const [name, handle] of handles) {
+    if (!name.startsWith(PREFIX_FILTER_BLOCK_PREFIX)) continue;
+    const parsed = BloomFilter.parse(readBlockContents(file, handle, blocksEnd));
+    if (parsed === undefined || prefixFilter !== undefined || filter !== undefined)
+      throw corrupt(handle.offset, 'bad filter');
+    prefixFilter = { ruleName: name.slice(PREFIX_FILTER_BLOCK_PREFIX.length), filter: parsed };
+  }
   const tombstoneBlock = readMeta(MetaBlockName.RangeTombstones);
   const rangeTombstones = tombstoneBlock === undefined ? [] : decodeRangeTombstones(tombstoneBlock.data);
   if (rangeTombstones === undefined)
@@ -226,7 +253,7 @@ function loadMeta(file: ReadableFile): LoadedMeta {
     true,
   );
   const dataEndOffset = Math.min(footer.metaindex.offset, ...[...handles.values()].map((h) => h.offset));
-  return { index, filter, rangeTombstones, properties, dataEndOffset };
+  return { index, filter, prefixFilter, rangeTombstones, properties, dataEndOffset };
 }
 
 function readFooter(file: ReadableFile): Footer {

@@ -20,6 +20,13 @@ import { BlockBuilder } from './block-builder.js';
 import { compareInternalKeyAt } from './block-reader.js';
 import { BloomFilterBuilder } from './bloom-filter.js';
 import { type Codec, type CompressionName, codecByName, compressBlock } from './compression.js';
+import {
+  checkPrefixRule,
+  PREFIX_FILTER_BLOCK_PREFIX,
+  type PrefixRule,
+  prefixLength,
+  prefixRuleName,
+} from './filter-prefix.js';
 import { type RangeTombstone, SEQUENCE_MAX, sequenceOf, TRAILER_BYTES, userKeyOf } from './internal-key.js';
 import {
   BLOCK_TRAILER_BYTES,
@@ -48,6 +55,8 @@ export interface SstableWriterOptions {
   bloomBitsPerKey: number;
   /** Codec for data and index blocks. */
   compression: CompressionName;
+  /** Key the Bloom filter on each key's prefix under this rule instead of the whole key. */
+  filterPrefix?: PrefixRule | undefined;
 }
 
 const INITIAL_KEY_BYTES = 64;
@@ -63,6 +72,8 @@ export class SstableWriter {
   private lastKey = Buffer.allocUnsafe(INITIAL_KEY_BYTES);
   private lastKeyLength = 0;
   private smallestKey: Buffer | undefined;
+  /** The last prefix added to the filter (with a prefix rule). */
+  private lastPrefix: Buffer | undefined;
   private entryCount = 0;
   private rawKeyBytes = 0;
   private rawValueBytes = 0;
@@ -79,6 +90,7 @@ export class SstableWriter {
     assert(file.size === 0, 'an sstable is written to an empty file');
     assert(options.blockBytes > 0 && options.blockBytes <= SSTABLE_BLOCK_BYTES_MAX, 'bad block size');
     assert(options.bloomBitsPerKey >= 0, 'bad bloom bits per key');
+    checkPrefixRule(options.filterPrefix);
     this.offset = file.size;
     this.dataBlock = new BlockBuilder(options.restartInterval);
     this.bloom = options.bloomBitsPerKey > 0 ? new BloomFilterBuilder(options.bloomBitsPerKey) : undefined;
@@ -110,7 +122,7 @@ export class SstableWriter {
       this.bloom !== undefined &&
       (!hasLast || key.compare(this.lastKey, 0, lastUserBytes, 0, userBytes) !== 0)
     ) {
-      this.bloom.addKey(userKeyOf(key));
+      this.addToFilter(this.bloom, userKeyOf(key));
     }
     this.dataBlock.add(key, value);
     this.rememberLastKey(key);
@@ -119,6 +131,19 @@ export class SstableWriter {
     this.rawKeyBytes += key.length;
     this.rawValueBytes += value.length;
     if (this.dataBlock.estimatedBytes() >= this.options.blockBytes) await this.flushDataBlock();
+  }
+
+  /** Adds a new user key, or (with a prefix rule) its prefix unless it repeats the last one added. */
+  private addToFilter(bloom: BloomFilterBuilder, userKey: Buffer): void {
+    const rule = this.options.filterPrefix;
+    if (rule === undefined) {
+      bloom.addKey(userKey);
+      return;
+    }
+    const prefix = userKey.subarray(0, prefixLength(rule, userKey));
+    if (this.lastPrefix?.equals(prefix)) return;
+    bloom.addKey(prefix);
+    this.lastPrefix = Buffer.from(prefix);
   }
 
   /** Records a range tombstone; tombstones are stored sorted by start at `finish`. */
@@ -137,7 +162,12 @@ export class SstableWriter {
     if (!this.dataBlock.isEmpty) await this.flushDataBlock();
     const tail: Buffer[] = [];
     const meta = new Map<string, BlockHandle>();
-    if (this.bloom !== undefined) meta.set(MetaBlockName.Filter, this.layOut(this.bloom.finish(), tail));
+    if (this.bloom !== undefined) {
+      const rule = this.options.filterPrefix;
+      const name =
+        rule === undefined ? MetaBlockName.Filter : PREFIX_FILTER_BLOCK_PREFIX + prefixRuleName(rule);
+      meta.set(name, this.layOut(this.bloom.finish(), tail));
+    }
     const sorted = this.tombstones.sort(
       (a, b) => compareBytes(a.start, b.start) || b.sequence - a.sequence || compareBytes(a.end, b.end),
     );

@@ -4,15 +4,30 @@
  * what belongs to no family of the schema, and applies the RowFilter. One row is held at a time.
  */
 
-import { decodeCellKey, type KeyRange, rowKeyRange } from '../model/cell-key.js';
+import {
+  decodeCellKey,
+  KEY_ESCAPE,
+  KEY_TERMINATOR,
+  type KeyRange,
+  rowKeyRange,
+  singleRowStart,
+} from '../model/cell-key.js';
 import { evaluateGcPolicy, type GcPolicy } from '../model/gc-rule.js';
 import type { Cell, RowCells } from '../model/row-cells.js';
 import type { CompiledFilter } from '../model/row-filter.js';
 import type { Engine } from '../storage/engine.js';
+import type { PrefixRule } from '../storage/filter-prefix.js';
 import type { RowSelection } from './table-store-api.js';
 
 /** The first engine key of cell data: below it lives tablet metadata (see tablet-keys.ts). */
 export const DATA_START_KEY = Buffer.from([0x00, 0x02]);
+
+/**
+ * The Bloom filter rule of tablet stores: a cell key's filter prefix is its row part
+ * `esc(row) ‖ 00 01` (cell-key.ts), so a read of one row skips the SSTables that hold none of it.
+ * PERSISTED: the rule's name is part of each SSTable's filter block name.
+ */
+export const ROW_FILTER_PREFIX: PrefixRule = { delimiter: Buffer.from([KEY_ESCAPE, KEY_TERMINATOR]) };
 
 /** The ranges of `selection` as sorted, disjoint engine key ranges inside the data key space. */
 export function selectionRanges(selection: RowSelection): KeyRange[] {
@@ -56,7 +71,8 @@ export function* readRawRows(
   for (const range of ordered) {
     let rowKey: Buffer | undefined;
     let cells: Cell[] = [];
-    for (const [key, value] of engine.scan({ start: range.start, end: range.end, reverse: reversed })) {
+    const scan = { start: range.start, end: range.end, reverse: reversed, prefix: singleRowStart(range) };
+    for (const [key, value] of engine.scan(scan)) {
       const c = decodeCellKey(key);
       if (rowKey !== undefined && !c.rowKey.equals(rowKey)) {
         yield { key: rowKey, cells: reversed ? cells.reverse() : cells };

@@ -37,7 +37,7 @@ import { joinPath, type Vfs } from '../storage/vfs.js';
 import { WriteBatch } from '../storage/write-batch.js';
 import { Catalog, makeSchema, type TableRecord, type TabletRecord } from './catalog.js';
 import { GC_FILTER_MODULE, type GcFilterConfig } from './gc-compaction-filter.js';
-import { DATA_START_KEY, readRawRows } from './row-reader.js';
+import { DATA_START_KEY, ROW_FILTER_PREFIX, readRawRows } from './row-reader.js';
 import { TableRouter } from './table-router.js';
 import type {
   FamilyModification,
@@ -298,6 +298,7 @@ class LocalTableStore implements TableStore {
     const engine = await Engine.open({
       ...this.shared,
       dir: joinPath(this.tableDir(table.record), record.tabletDir),
+      filterPrefix: ROW_FILTER_PREFIX,
       compactionFilter: () => this.gcFilter(table.record.schema),
       onSourcesReleased: (sources) => {
         if (counted) this.track(table.files.release(sources));
@@ -333,7 +334,11 @@ class LocalTableStore implements TableStore {
     return {
       catalog: this.catalog,
       clock: this.clock,
-      storeOptions: (dir) => ({ ...this.shared, dir: joinPath(this.tableDir(table.record), dir) }),
+      storeOptions: (dir) => ({
+        ...this.shared,
+        dir: joinPath(this.tableDir(table.record), dir),
+        filterPrefix: ROW_FILTER_PREFIX,
+      }),
       newTabletDir: () => this.newTabletDir(),
       openTablet: (r) => this.openTablet(table, r),
       rebind: (t, record) =>
@@ -819,6 +824,7 @@ function sumStats(list: readonly EngineStats[]): EngineStats {
       lastSequence: acc.lastSequence + s.lastSequence,
       // One cache serves every tablet: its counters are not summed.
       blockCache: acc.blockCache,
+      prefixFilterSkips: acc.prefixFilterSkips + s.prefixFilterSkips,
     }),
     first,
   );

@@ -15,8 +15,12 @@ import {
   keyRangeIsEmpty,
   rowKeyRange,
   rowRangeToKeyRange,
+  rowStartKey,
+  singleRowStart,
 } from '../../src/model/cell-key.js';
 import { compareFamilies } from '../../src/model/row-cells.js';
+import { isWholePrefix, prefixLength, rangeWithinPrefix } from '../../src/storage/filter-prefix.js';
+import { ROW_FILTER_PREFIX } from '../../src/tablet/row-reader.js';
 import { testSeed } from './test-seed.js';
 
 const seed = testSeed('cell-key.test');
@@ -100,6 +104,44 @@ test('row, family and column ranges contain exactly their keys', () => {
       assert.equal(inRange(rowKeyRange(other.rowKey), key), sameRow);
       assert.equal(inRange(familyKeyRange(other.rowKey, other.family), key), sameFamily);
       assert.equal(inRange(columnKeyRange(other.rowKey, other.family, other.qualifier), key), sameColumn);
+    }),
+    runs,
+  );
+});
+
+test('a cell key’s filter prefix is its row part, and only one-row ranges name it', () => {
+  fc.assert(
+    fc.property(cellKeyArb, cellKeyArb, fc.boolean(), (probe, other, closedEnd) => {
+      const key = enc(probe);
+      // Tablet SSTables filter on this prefix: the row start key of the cell's row.
+      assert.equal(prefixLength(ROW_FILTER_PREFIX, key), rowStartKey(probe.rowKey).length);
+      const rowRange = rowKeyRange(other.rowKey);
+      const start = singleRowStart(rowRange) ?? Buffer.alloc(0);
+      assert.ok(start.equals(rowStartKey(other.rowKey)));
+      assert.ok(isWholePrefix(ROW_FILTER_PREFIX, start));
+      assert.ok(rangeWithinPrefix(start, rowRange.start, rowRange.end));
+      // Wider or narrower ranges are not one row.
+      assert.equal(singleRowStart(familyKeyRange(other.rowKey, other.family)), undefined);
+      assert.equal(singleRowStart({ start: rowRange.start, end: undefined }), undefined);
+      // A user row range [a, b] or [a, b) that happens to be one row is recognized as one.
+      const range = rowRangeToKeyRange(
+        closedEnd
+          ? {
+              startKey: 'startKeyClosed',
+              startKeyClosed: other.rowKey,
+              endKey: 'endKeyClosed',
+              endKeyClosed: probe.rowKey,
+            }
+          : {
+              startKey: 'startKeyClosed',
+              startKeyClosed: other.rowKey,
+              endKey: 'endKeyOpen',
+              endKeyOpen: probe.rowKey,
+            },
+      );
+      const one = singleRowStart(range);
+      const isOneRow = closedEnd && other.rowKey.equals(probe.rowKey) && probe.rowKey.length > 0;
+      assert.equal(one !== undefined, isOneRow);
     }),
     runs,
   );

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { ErrorCode, hasCode } from '../../src/common/errors.js';
 import type { ValidMutation } from '../../src/model/mutation.js';
 import { compileRowFilter } from '../../src/model/row-filter.js';
-import { openTableStore } from '../../src/tablet/table-store.js';
+import { openTableStore, tabletEngineStats, tabletEngines } from '../../src/tablet/table-store.js';
 import type { ReadRowsQuery, TableStore } from '../../src/tablet/table-store-api.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -174,5 +174,36 @@ test('drop family removes its data for good; drop row range; deletion protection
       (e) => hasCode(e, ErrorCode.NotFound),
     );
     await store.close();
+  });
+});
+
+test('a single-row read leaves out the SSTables whose row filter rules the row out', async () => {
+  await withStore(async (dir) => {
+    const store = await openTableStore({ dir, engine: { autoCompact: false } });
+    try {
+      await store.createTable('t', { families: new Map([['cf', undefined]]), initialSplits: [] });
+      const tablet = store.tablet('t');
+      const files = 6;
+      // Row r goes to table r % files, so every table spans (nearly) all rows.
+      for (let f = 0; f < files; f++) {
+        for (let r = f; r < 60; r += files)
+          await tablet.mutateRow(b(`row${r}`), [set('cf', 'q', 1000, `v${r}`)]);
+        for (const engine of tabletEngines(store, 't')) await engine.flush();
+      }
+      const skips = () => tabletEngineStats(store).reduce((n, s) => n + s.stats.prefixFilterSkips, 0);
+      const before = skips();
+      for (const r of [13, 29, 41]) {
+        const query = { ...ALL, selection: { rowKeys: [b(`row${r}`)], rowRanges: [], all: false } };
+        assert.deepEqual(dump(store, 't', query), [`row${r}/cf:q@1000=v${r}`]);
+      }
+      // Five of the six tables hold none of each row (a false positive may let one through).
+      assert.ok(skips() - before >= 3 * (files - 2), `only ${skips() - before} tables left out`);
+      // A range scan is not a single row: it reads every table and skips none.
+      const range = skips();
+      assert.equal(dump(store, 't').length, 60);
+      assert.equal(skips(), range);
+    } finally {
+      await store.close();
+    }
   });
 });
