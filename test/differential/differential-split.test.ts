@@ -4,7 +4,7 @@
  * tablets (and merges after deletes and drops) while the workload runs.
  *
  * Part of `npm test`; `npm run test:differential-split` runs it alone. Seeds are printed;
- * TABULA_SEED replays one.
+ * TABULA_SEED replays one; TABULA_SEEDS=a,b,c,d replays a whole run side by side.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';

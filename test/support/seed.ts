@@ -4,10 +4,21 @@
  */
 import { SeededRand } from '../../src/common/clock.js';
 
-/** The seeds a randomized test runs: the replay seed alone, or `count` fresh ones. */
+/**
+ * The seeds a randomized test runs: the replay seed alone (`TABULA_SEED=n`), the whole printed set of
+ * a multi-seed run (`TABULA_SEEDS=a,b,c`, replayed side by side as they ran), or `count` fresh ones.
+ */
 export function testSeeds(count: number): number[] {
   const fixed = process.env.TABULA_SEED;
   if (fixed !== undefined) return [Number(fixed)];
+  const set = process.env.TABULA_SEEDS;
+  if (set !== undefined) {
+    const seeds = set.split(',').map((s) => Number(s.trim()));
+    if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
+      throw new Error(`TABULA_SEEDS must be a comma-separated list of seeds, got ${JSON.stringify(set)}`);
+    }
+    return seeds;
+  }
   const base = (Date.now() ^ (process.pid << 8)) >>> 0;
   return Array.from({ length: count }, (_, i) => (base + i * 7919) >>> 0);
 }
