@@ -238,6 +238,22 @@ export function describeDifference(d: Difference): string {
   ].join('\n');
 }
 
+/** Differences a failed assertion spells out (the full list is printed above it). */
+const FAILURE_MESSAGE_DIFFERENCES_MAX = 3;
+
+/**
+ * The message of a failed differential assertion: the count, the seeds to replay the run with, and
+ * the first differences in full, so a log that keeps only the failure still shows what differed.
+ */
+export function failureMessage(reports: readonly RunReport[], seeds: readonly number[]): string {
+  const count = reports.reduce((n, r) => n + r.unexplainedCount, 0);
+  const shown = reports.flatMap((r) => r.unexplained).slice(0, FAILURE_MESSAGE_DIFFERENCES_MAX);
+  return [
+    `${count} unexplained differences (replay with TABULA_SEEDS=${seeds.join(',')})`,
+    ...shown.map(describeDifference),
+  ].join('\n');
+}
+
 /** Sums reports into totals per RPC and per rule. */
 export function summarize(reports: readonly RunReport[]): {
   byRpc: Map<string, number>;

@@ -11,7 +11,13 @@ import { after, describe, it } from 'node:test';
 import { testSeeds } from '../support/seed.js';
 import { removeDataDir, type ServerProcess, startEmulator, startTabula } from '../support/server-process.js';
 import { BigtableClient } from './bigtable-client.js';
-import { describeDifference, type Endpoint, type RunReport, runSeed } from './differential-runner.js';
+import {
+  describeDifference,
+  type Endpoint,
+  failureMessage,
+  type RunReport,
+  runSeed,
+} from './differential-runner.js';
 import { printSummary } from './differential-summary.js';
 import { seedTables } from './workload.js';
 
@@ -70,7 +76,7 @@ describe('differential with splitting forced', { timeout: SUITE_TIMEOUT_MS }, ()
     const total = reports.flatMap((r) => [...r.operationsByRpc.values()]).reduce((a, b) => a + b, 0);
     assert.ok(total >= OPERATIONS_MIN, `only ${total} operations ran`);
     const unexplained = reports.reduce((n, r) => n + r.unexplainedCount, 0);
-    assert.equal(unexplained, 0, `${unexplained} unexplained differences (seeds ${seeds.join(', ')})`);
+    assert.equal(unexplained, 0, failureMessage(reports, seeds));
     // The run must really have been split: each sample past the first boundary is a tablet edge.
     const samples: number[] = [];
     for (const seed of seeds) {

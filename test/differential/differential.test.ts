@@ -12,7 +12,13 @@ import { after, before, describe, it } from 'node:test';
 import { testSeeds } from '../support/seed.js';
 import { removeDataDir, type ServerProcess, startEmulator, startTabula } from '../support/server-process.js';
 import { BigtableClient } from './bigtable-client.js';
-import { describeDifference, type Endpoint, type RunReport, runSeed } from './differential-runner.js';
+import {
+  describeDifference,
+  type Endpoint,
+  failureMessage,
+  type RunReport,
+  runSeed,
+} from './differential-runner.js';
 import { printSummary } from './differential-summary.js';
 import type { OutcomeView } from './outcome-view.js';
 import type { Operation } from './workload.js';
@@ -98,6 +104,10 @@ describe('differential: Tabula vs the official emulator', { timeout: SUITE_TIMEO
     assert.ok(tampered() >= 0, 'no response was altered');
     assert.equal(result.unexplainedCount, 1, `expected only op#${tampered()} to differ`);
     assert.equal(result.unexplained[0]?.index, tampered());
+    // A failed run's message names the seeds to replay and the difference itself.
+    const message = failureMessage([result], [seed]);
+    assert.match(message, new RegExp(`^1 unexplained differences \\(replay with TABULA_SEEDS=${seed}\\)`));
+    assert.ok(message.includes(`op#${tampered()} ReadRows`), message);
   });
 
   it(`tabula agrees with the emulator on >= ${OPERATIONS_MIN} operations`, async () => {
@@ -113,6 +123,6 @@ describe('differential: Tabula vs the official emulator', { timeout: SUITE_TIMEO
     const total = reports.flatMap((r) => [...r.operationsByRpc.values()]).reduce((a, b) => a + b, 0);
     assert.ok(total >= OPERATIONS_MIN, `only ${total} operations ran`);
     const unexplained = reports.reduce((n, r) => n + r.unexplainedCount, 0);
-    assert.equal(unexplained, 0, `${unexplained} unexplained differences (seeds ${seeds.join(', ')})`);
+    assert.equal(unexplained, 0, failureMessage(reports, seeds));
   });
 });
