@@ -136,9 +136,15 @@ function printTable(result: ScaleResult): void {
     ['tablets (settled)', (p) => p.tablets],
     ['splits / merges so far', (p) => `${p.splits} / ${p.merges}`],
     ['longest split pause (ms)', (p) => p.pauseMsMax],
+    [
+      '  of it: drain / flush / adopt / commit (ms)',
+      (p) =>
+        `${p.longestPause.drainMs} / ${p.longestPause.flushMs} / ${p.longestPause.adoptMs} / ${p.longestPause.commitMs}`,
+    ],
     ['longest mutateRows call (ms)', (p) => p.batchMsMax],
     ['write rows/s (this phase)', (p) => p.writeRowsPerSec],
     ['single-row reads/s', (p) => p.readsPerSec],
+    ['SSTables left out per read (row filters)', (p) => p.filterSkipsPerRead],
     ['read p50 / p99 / max (ms)', (p) => `${fmt(p.readP50Ms)} / ${fmt(p.readP99Ms)} / ${fmt(p.readMaxMs)}`],
     ['anchor p50 / p99 (ms; machine noise)', (p) => `${fmt(p.anchorP50Ms)} / ${fmt(p.anchorP99Ms)}`],
     ['GC pauses in read loop (n / ms)', (p) => `${p.gcCountDuringReads} / ${p.gcMsDuringReads}`],

@@ -24,6 +24,9 @@ const READ_ROUNDS = 3;
 /** Iterations of the anchor computation (≈ 25 µs here, about a read's median). */
 const ANCHOR_ITERATIONS = 5_000;
 
+/** Reads `measureReads` makes in all, warm-up included. */
+export const READS_PER_MEASUREMENT = READ_ROUNDS * (READS + WARMUP_READS);
+
 /** Figures of one round of reads. */
 export interface ReadFigures {
   readsPerSec: number;

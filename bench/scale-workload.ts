@@ -32,7 +32,8 @@ import {
   tabletStats,
 } from '../src/tablet/table-store.js';
 import type { RowMutations, TableStore } from '../src/tablet/table-store-api.js';
-import { measureReads } from './scale-reads.js';
+import type { PausePhases } from '../src/tablet/tablet-split.js';
+import { measureReads, READS_PER_MEASUREMENT } from './scale-reads.js';
 import { FAMILY, QUALIFIER, RowValues, rowKeyOf, TABLE_ID } from './scale-rows.js';
 
 const BATCH_ROWS = 1000;
@@ -68,7 +69,11 @@ export interface PhaseFigures {
   splits: number;
   merges: number;
   pauseMsMax: number;
+  /** Where the longest pause's time went (ms): drain, flush, adopt, commit. */
+  longestPause: PausePhases;
   pauseMsTotal: number;
+  /** SSTables the row Bloom filters let the reads of this phase leave out, per read. */
+  filterSkipsPerRead: number;
   /** Rows written in this phase over the time they took. */
   writeRowsPerSec: number;
   /** Longest single mutateRows call of this phase as the writer saw it (splits, stalls, syncs). */
@@ -235,6 +240,11 @@ interface WriteFigures {
   settled: boolean;
 }
 
+/** SSTables the row Bloom filters have let reads of the table leave out so far. */
+function filterSkips(store: TableStore): number {
+  return tabletEngineStats(store).find((s) => s.tableId === TABLE_ID)?.stats.prefixFilterSkips ?? 0;
+}
+
 async function measurePhase(
   store: TableStore,
   options: ScaleOptions,
@@ -242,8 +252,16 @@ async function measurePhase(
   rows: number,
   write: WriteFigures,
 ): Promise<PhaseFigures> {
+  const skipsBefore = filterSkips(store);
   const reads = await measureReads(store, values, rows, READ_SEED + rows);
-  const split = tabletStats(store) ?? { splits: 0, merges: 0, pauseMsMax: 0, pauseMsTotal: 0 };
+  const filterSkipsPerRead = (filterSkips(store) - skipsBefore) / READS_PER_MEASUREMENT;
+  const split = tabletStats(store) ?? {
+    splits: 0,
+    merges: 0,
+    pauseMsMax: 0,
+    longestPause: { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 },
+    pauseMsTotal: 0,
+  };
   const ranges = tabletRanges(store, TABLE_ID);
   const engines = tabletEngines(store, TABLE_ID);
   const stats = tabletEngineStats(store).find((s) => s.tableId === TABLE_ID)?.stats;
@@ -258,6 +276,13 @@ async function measurePhase(
     ...split,
     pauseMsMax: Number(split.pauseMsMax.toFixed(1)),
     pauseMsTotal: Number(split.pauseMsTotal.toFixed(1)),
+    longestPause: {
+      drainMs: Number(split.longestPause.drainMs.toFixed(1)),
+      flushMs: Number(split.longestPause.flushMs.toFixed(1)),
+      adoptMs: Number(split.longestPause.adoptMs.toFixed(1)),
+      commitMs: Number(split.longestPause.commitMs.toFixed(1)),
+    },
+    filterSkipsPerRead: Number(filterSkipsPerRead.toFixed(2)),
     writeRowsPerSec: Math.round(write.rowsPerSec),
     batchMsMax: Number(write.batchMsMax.toFixed(1)),
     readsPerSec: Math.round(reads.readsPerSec),

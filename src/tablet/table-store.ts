@@ -51,7 +51,7 @@ import { BigtableTablet } from './tablet.js';
 import { NamespaceFiles } from './tablet-files.js';
 import { TabletHandle } from './tablet-handle.js';
 import { TabletSet } from './tablet-set.js';
-import { mergeTablets, type SplitContext, splitTablet } from './tablet-split.js';
+import { mergeTablets, type PausePhases, type SplitContext, splitTablet } from './tablet-split.js';
 
 /** An engine key above every cell key: row keys are at most ROW_KEY_BYTES_MAX bytes. */
 export const DATA_END_KEY = Buffer.alloc(ROW_KEY_BYTES_MAX + 1, 0xff);
@@ -101,6 +101,8 @@ export interface TabletStats {
   merges: number;
   /** Longest time writers of one tablet were paused by a split or merge. */
   pauseMsMax: number;
+  /** Where the longest pause's time went. */
+  longestPause: PausePhases;
   pauseMsTotal: number;
 }
 
@@ -173,7 +175,9 @@ export function tabletEngines(store: TableStore, tableId: string): Engine[] {
 
 /** Split and merge counters of a local store. */
 export function tabletStats(store: TableStore): TabletStats | undefined {
-  return store instanceof LocalTableStore ? { ...store.splitStats } : undefined;
+  return store instanceof LocalTableStore
+    ? { ...store.splitStats, longestPause: { ...store.splitStats.longestPause } }
+    : undefined;
 }
 
 /** Runs one split and merge pass over every table now (tests); resolves when they are done. */
@@ -194,7 +198,13 @@ class LocalTableStore implements TableStore {
   private readonly flushRequested = new Set<Engine>();
   private readonly background = new Set<Promise<unknown>>();
   private dirSequence = 0;
-  readonly splitStats: TabletStats = { splits: 0, merges: 0, pauseMsMax: 0, pauseMsTotal: 0 };
+  readonly splitStats: TabletStats = {
+    splits: 0,
+    merges: 0,
+    pauseMsMax: 0,
+    longestPause: { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 },
+    pauseMsTotal: 0,
+  };
   private readonly memtableBudgetBytes: number;
   private readonly sampleIntervalBytes: number;
   private readonly autoSplit: boolean;
@@ -351,8 +361,11 @@ class LocalTableStore implements TableStore {
       retireTablet: (t) => this.track(this.retire(table, t, true)),
       abandonTablet: (t) => this.track(this.retire(table, t, false)),
       tablets: () => table.tablets,
-      pauseObserved: (ms) => {
-        this.splitStats.pauseMsMax = Math.max(this.splitStats.pauseMsMax, ms);
+      pauseObserved: (ms, phases) => {
+        if (ms >= this.splitStats.pauseMsMax) {
+          this.splitStats.pauseMsMax = ms;
+          this.splitStats.longestPause = phases;
+        }
         this.splitStats.pauseMsTotal += ms;
       },
     };

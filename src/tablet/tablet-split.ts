@@ -56,8 +56,19 @@ export interface SplitContext {
   abandonTablet(t: TabletHandle): void;
   /** The table's live tablets. */
   tablets(): TabletSet;
-  /** Reports how long writers of a tablet were paused. */
-  pauseObserved(ms: number): void;
+  /** Reports how long writers of a tablet were paused, and where the time went. */
+  pauseObserved(ms: number, phases: PausePhases): void;
+}
+
+/**
+ * Where a pause's time went: waiting for the writes inside the gate to finish, flushing what the
+ * parents' memtables still held, the children adopting the new files, the catalog commit.
+ */
+export interface PausePhases {
+  drainMs: number;
+  flushMs: number;
+  adoptMs: number;
+  commitMs: number;
 }
 
 /**
@@ -198,20 +209,32 @@ async function replaceTablets(
   const opened: TabletHandle[] = [];
   let outcome = 'before-commit' as 'before-commit' | 'unknown' | 'committed';
   let pausedAtMs: number | undefined;
+  const phases: PausePhases = { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 };
   try {
     await Promise.all(
       dirs.map((dir, i) => Engine.createWithFiles(ctx.storeOptions(dir), before[i] ?? [], sequenceBefore)),
     );
     for (const dir of dirs) opened.push(await ctx.openTablet(provisionalRecord(parents, dir)));
-    // Writes went on while the children were made: flush them now, so the pause flushes little.
+    // Writes went on while the children were made: flush them now, so the pause flushes little —
+    // and no frozen memtable is left, whose flush (queued in the shared worker behind other
+    // tablets' jobs) the pause would otherwise wait for.
     for (let round = 0; round < SPLIT_PREFLUSH_ROUNDS_MAX; round++) {
       const pending = parents.reduce((n, p) => n + p.engine.memtableBytes(), 0);
-      if (pending <= SPLIT_PAUSE_MEMTABLE_BYTES_MAX) break;
+      const frozen = parents.some((p) => p.engine.stats().immutableMemtables > 0);
+      if (pending <= SPLIT_PAUSE_MEMTABLE_BYTES_MAX && !frozen) break;
       await Promise.all(parents.map((p) => p.engine.flush()));
     }
     pausedAtMs = ctx.clock.monotonicMs();
+    let phaseStartMs = pausedAtMs;
+    const endPhase = (phase: keyof PausePhases) => {
+      const now = ctx.clock.monotonicMs();
+      phases[phase] = now - phaseStartMs;
+      phaseStartMs = now;
+    };
     for (const p of parents) await p.pause();
+    endPhase('drainMs');
     await Promise.all(parents.map((p) => p.engine.flush({ inline: true })));
+    endPhase('flushMs');
     const after = refsOf();
     const lastSequence = Math.max(...parents.map((p) => p.engine.stats().lastSequence));
     const floor = Math.max(
@@ -227,11 +250,13 @@ async function replaceTablets(
         ctx.countRefs(added[i] ?? []);
       }),
     );
+    endPhase('adoptMs');
     const records = recordsOf(floor, after).map((r, i) => ({ ...r, tabletDir: dirs[i] as string }));
     const children = opened.map((c, i) => ctx.rebind(c, records[i] as TabletRecord));
     try {
       outcome = 'unknown';
       await ctx.catalog.commit({ removeTablets: parents.map((p) => p.record), putTablets: records });
+      endPhase('commitMs');
     } catch (err) {
       // The commit may or may not be durable: only the next open can tell. Refuse writes here.
       const failure = errors.unavailable('a tablet split or merge could not be recorded; reopen the store', {
@@ -245,7 +270,7 @@ async function replaceTablets(
     for (const p of parents) p.retired = true;
   } finally {
     for (const p of parents) if (p.paused) p.resume();
-    if (pausedAtMs !== undefined) ctx.pauseObserved(ctx.clock.monotonicMs() - pausedAtMs);
+    if (pausedAtMs !== undefined) ctx.pauseObserved(ctx.clock.monotonicMs() - pausedAtMs, phases);
     if (outcome === 'before-commit') for (const c of opened) ctx.retireTablet(c);
     if (outcome === 'unknown') for (const c of opened) ctx.abandonTablet(c);
   }

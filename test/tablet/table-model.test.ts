@@ -355,6 +355,7 @@ function totalStats(run: Run): TabletStats {
     splits: run.closedStats.splits + s.splits,
     merges: run.closedStats.merges + s.merges,
     pauseMsMax: Math.max(run.closedStats.pauseMsMax, s.pauseMsMax),
+    longestPause: s.pauseMsMax >= run.closedStats.pauseMsMax ? s.longestPause : run.closedStats.longestPause,
     pauseMsTotal: run.closedStats.pauseMsTotal + s.pauseMsTotal,
   };
 }
@@ -494,7 +495,13 @@ async function runWorkload(rand: SeededRand): Promise<TabletStats & { tablets: n
     vfs,
     store,
     model: new Map(),
-    closedStats: { splits: 0, merges: 0, pauseMsMax: 0, pauseMsTotal: 0 },
+    closedStats: {
+      splits: 0,
+      merges: 0,
+      pauseMsMax: 0,
+      longestPause: { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 },
+      pauseMsTotal: 0,
+    },
     step: 0,
   };
   try {
