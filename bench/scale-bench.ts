@@ -137,9 +137,9 @@ function printTable(result: ScaleResult): void {
     ['splits / merges so far', (p) => `${p.splits} / ${p.merges}`],
     ['longest split pause (ms)', (p) => p.pauseMsMax],
     [
-      '  of it: drain / flush / adopt / commit (ms)',
+      '  of it: drain / hand-over / adopt / commit (ms)',
       (p) =>
-        `${p.longestPause.drainMs} / ${p.longestPause.flushMs} / ${p.longestPause.adoptMs} / ${p.longestPause.commitMs}`,
+        `${p.longestPause.drainMs} / ${p.longestPause.handOverMs} / ${p.longestPause.adoptMs} / ${p.longestPause.commitMs}`,
     ],
     ['longest mutateRows call (ms)', (p) => p.batchMsMax],
     ['write rows/s (this phase)', (p) => p.writeRowsPerSec],

@@ -69,7 +69,7 @@ export interface PhaseFigures {
   splits: number;
   merges: number;
   pauseMsMax: number;
-  /** Where the longest pause's time went (ms): drain, flush, adopt, commit. */
+  /** Where the longest pause's time went (ms): drain, hand-over, adopt, commit. */
   longestPause: PausePhases;
   pauseMsTotal: number;
   /** SSTables the row Bloom filters let the reads of this phase leave out, per read. */
@@ -259,7 +259,7 @@ async function measurePhase(
     splits: 0,
     merges: 0,
     pauseMsMax: 0,
-    longestPause: { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 },
+    longestPause: { drainMs: 0, handOverMs: 0, adoptMs: 0, commitMs: 0 },
     pauseMsTotal: 0,
   };
   const ranges = tabletRanges(store, TABLE_ID);
@@ -278,7 +278,7 @@ async function measurePhase(
     pauseMsTotal: Number(split.pauseMsTotal.toFixed(1)),
     longestPause: {
       drainMs: Number(split.longestPause.drainMs.toFixed(1)),
-      flushMs: Number(split.longestPause.flushMs.toFixed(1)),
+      handOverMs: Number(split.longestPause.handOverMs.toFixed(1)),
       adoptMs: Number(split.longestPause.adoptMs.toFixed(1)),
       commitMs: Number(split.longestPause.commitMs.toFixed(1)),
     },

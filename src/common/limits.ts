@@ -14,6 +14,11 @@ export const IMMUTABLE_MEMTABLES_MAX = 2;
 export const WRITE_STALL_MS_MAX = 30_000;
 /** Largest write batch the engine accepts, in encoded bytes. */
 export const WRITE_BATCH_BYTES_MAX = 256 * 1024 * 1024;
+/**
+ * Size at which `Engine.unflushedBatches` closes a batch: a split hands a parent's unflushed writes
+ * to a child in batches of about this size (one bigger write is a batch of its own).
+ */
+export const UNFLUSHED_BATCH_BYTES = 4 * 1024 * 1024;
 /** Largest group of batches committed by one WAL fsync. */
 export const GROUP_COMMIT_BYTES_MAX = 4 * 1024 * 1024;
 /** Pending write batches queued behind the WAL before new writes are refused. */
@@ -183,8 +188,8 @@ export const SPLIT_THRESHOLD_BYTES_MIN = 4 * 1024;
  */
 export const MERGE_FRACTION = 0.25;
 /**
- * A split or merge pauses writers only once the parents' memtables hold at most this much: the
- * flush under the pause is what writers wait for.
+ * A split or merge pauses writers only once the parents' memtables hold at most this much: under
+ * the pause, what they hold is read and written to the children's logs while writers wait.
  */
 export const SPLIT_PAUSE_MEMTABLE_BYTES_MAX = 256 * 1024;
 /** Flushes at most before the pause trying to get under SPLIT_PAUSE_MEMTABLE_BYTES_MAX. */

@@ -40,7 +40,16 @@ import { packEntries } from './entry-chunks.js';
 import { parseFileName, walFileName } from './file-names.js';
 import type { FileSource } from './file-refs.js';
 import { isWholePrefix, prefixLength, prefixRuleName, rangeWithinPrefix } from './filter-prefix.js';
-import { EntryKind, kindOf, type RangeTombstone, sequenceOf, userKeyOf } from './internal-key.js';
+import {
+  EntryKind,
+  encodeInternalKey,
+  KIND_FOR_SEEK,
+  kindOf,
+  type RangeTombstone,
+  SEQUENCE_MAX,
+  sequenceOf,
+  userKeyOf,
+} from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
 import { ManifestStore } from './manifest-store.js';
 import { Memtable, memtableFilterBytes } from './memtable.js';
@@ -107,8 +116,6 @@ export class Engine {
   private writeFailure: TabulaError | undefined;
   private closed = false;
   private compactionsSuspended = false;
-  /** Callers of `flush({ inline: true })` waiting now. */
-  private inlineFlushes = 0;
   private tombstoneCache: RangeTombstoneSet | undefined;
   private readonly counters = {
     flushes: 0,
@@ -529,8 +536,7 @@ export class Engine {
     const chunks = await packEntries(frozen.mem.newIterator());
     const spec = this.jobSpec(true, [this.reserveFileNumber()], Number.POSITIVE_INFINITY, 0);
     try {
-      const executor = this.inlineFlushes > 0 ? new InlineExecutor(this.opts.vfs) : this.executor;
-      const result = await executor.flush(spec, chunks, [...frozen.mem.rangeTombstones]);
+      const result = await this.executor.flush(spec, chunks, [...frozen.mem.rangeTombstones]);
       const nextLog = this.immutables[1]?.walNumber ?? this.walNumber;
       await this.logAndApply({
         logNumber: nextLog,
@@ -795,6 +801,53 @@ export class Engine {
     }
   }
 
+  /**
+   * The writes of user keys in [lo, hi) that no SSTable holds yet — every entry and range
+   * tombstone of the memtables, tombstones clipped to the range — oldest first, as batches of at
+   * most UNFLUSHED_BATCH_BYTES. Written in order into another store (after it adopted this
+   * store's files of the range), they give it exactly this store's view of the range, without a
+   * flush. Synchronous: taken together with `fileRefs`, the two cover the range at one instant.
+   */
+  unflushedBatches(lo: Uint8Array | undefined, hi: Uint8Array | undefined): WriteBatch[] {
+    const ops: Array<{ sequence: number; add: (b: WriteBatch) => void }> = [];
+    const below = (key: Uint8Array) => hi === undefined || Buffer.compare(key, hi) < 0;
+    for (const mem of this.memtablesNewestFirst()) {
+      const it = mem.newIterator();
+      if (lo === undefined) it.seekToFirst();
+      else it.seek(encodeInternalKey(lo, SEQUENCE_MAX, KIND_FOR_SEEK));
+      for (; it.valid(); it.next()) {
+        const internal = it.key();
+        const key = Buffer.from(userKeyOf(internal));
+        if (!below(key)) break;
+        const sequence = sequenceOf(internal);
+        if (kindOf(internal) === EntryKind.Put) {
+          const value = Buffer.from(it.value());
+          ops.push({ sequence, add: (b) => b.put(key, value) });
+        } else {
+          ops.push({ sequence, add: (b) => b.delete(key) });
+        }
+      }
+      for (const t of mem.rangeTombstones) {
+        const start = lo !== undefined && Buffer.compare(t.start, lo) < 0 ? Buffer.from(lo) : t.start;
+        const end = hi !== undefined && Buffer.compare(t.end, hi) > 0 ? Buffer.from(hi) : t.end;
+        if (Buffer.compare(start, end) < 0)
+          ops.push({ sequence: t.sequence, add: (b) => b.deleteRange(start, end) });
+      }
+    }
+    ops.sort((a, b) => a.sequence - b.sequence);
+    const batches: WriteBatch[] = [];
+    let batch = new WriteBatch();
+    for (const op of ops) {
+      op.add(batch);
+      if (batch.byteSize >= limits.UNFLUSHED_BATCH_BYTES) {
+        batches.push(batch);
+        batch = new WriteBatch();
+      }
+    }
+    if (batch.count > 0) batches.push(batch);
+    return batches;
+  }
+
   /** Each data block's last user key and size, over every live SSTable, in key order. */
   blockSamples(): BlockSample[] {
     return blockSamples(this.version, this.tables);
@@ -824,11 +877,9 @@ export class Engine {
 
   /**
    * Freezes the memtable and waits until it and every memtable frozen before it are flushed
-   * (memtables frozen by later writes are not waited for). With `inline`, flushes
-   * not yet started run on this thread instead of queueing behind other stores' jobs in a shared
-   * executor: for a small memtable someone waits on (a tablet split's pause).
+   * (memtables frozen by later writes are not waited for).
    */
-  async flush(options: { inline?: boolean } = {}): Promise<void> {
+  async flush(): Promise<void> {
     // Waits for the memtables frozen up to now only: memtables later writes freeze are not ours
     // to wait for (under sustained writes there always is one, and flush() would never return).
     let newest: FrozenMemtable | undefined;
@@ -838,16 +889,11 @@ export class Engine {
     });
     this.admission = turn.catch(() => undefined);
     await turn;
-    if (options.inline) this.inlineFlushes++;
-    try {
-      // Frozen memtables flush oldest first: once `newest` is gone, every older one is too.
-      while (newest !== undefined && this.immutables.includes(newest)) {
-        this.scheduleBackgroundWork();
-        if (this.writeFailure) throw this.writeFailure;
-        await (this.flushing ?? new Promise((r) => setTimeout(r, 10)));
-      }
-    } finally {
-      if (options.inline) this.inlineFlushes--;
+    // Frozen memtables flush oldest first: once `newest` is gone, every older one is too.
+    while (newest !== undefined && this.immutables.includes(newest)) {
+      this.scheduleBackgroundWork();
+      if (this.writeFailure) throw this.writeFailure;
+      await (this.flushing ?? new Promise((r) => setTimeout(r, 10)));
     }
   }
 

@@ -202,7 +202,7 @@ class LocalTableStore implements TableStore {
     splits: 0,
     merges: 0,
     pauseMsMax: 0,
-    longestPause: { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 },
+    longestPause: { drainMs: 0, handOverMs: 0, adoptMs: 0, commitMs: 0 },
     pauseMsTotal: 0,
   };
   private readonly memtableBudgetBytes: number;

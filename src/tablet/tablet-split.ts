@@ -7,15 +7,18 @@
  * 1. Stop compactions of the parent and flush its memtable while writes go on.
  * 2. Pick the split row from the SSTable indexes (a block boundary near the middle of the bytes),
  *    moved to the start of the row there: a split never falls inside a row.
- * 3. Pause the parent's writes (writes inside finish first) and flush what they wrote meanwhile.
- * 4. Create the children's stores (a manifest of references each) and open them.
+ * 3. Create the children's stores (a manifest of references each) and open them; flush the
+ *    parent again until its memtable is small and none is frozen.
+ * 4. Pause the parent's writes (writes inside finish first). Each child adopts the files the
+ *    parent flushed since step 3 and is handed, as writes to its own log, the parent's writes of
+ *    its range that no file holds yet (read from the parent's memtables): no flush under the pause.
  * 5. One catalog write retires the parent and makes the children live: the commit point. A crash
  *    before it leaves the parent live and the children's directories garbage; after it, the
  *    children live and the parent's directory garbage except for the files they reference.
  * 6. Swap the tablets in the table's set and reopen the gate: waiting writes route to the children.
  * 7. The parent's engine closes once no scan reads it; its files are deleted once unreferenced.
  *
- * Writers wait only during steps 3–6. A failed catalog write leaves the outcome unknown until the
+ * Writers wait only during steps 4–6. A failed catalog write leaves the outcome unknown until the
  * next open, so the parent then refuses writes (fail-stop) instead of risking a lost write.
  */
 import type { Clock } from '../common/clock.js';
@@ -61,12 +64,13 @@ export interface SplitContext {
 }
 
 /**
- * Where a pause's time went: waiting for the writes inside the gate to finish, flushing what the
- * parents' memtables still held, the children adopting the new files, the catalog commit.
+ * Where a pause's time went: waiting for the writes inside the gate to finish, reading the writes
+ * the parents' memtables hold, the children adopting the new files and writing those writes,
+ * the catalog commit.
  */
 export interface PausePhases {
   drainMs: number;
-  flushMs: number;
+  handOverMs: number;
   adoptMs: number;
   commitMs: number;
 }
@@ -135,7 +139,10 @@ export async function splitTablet(ctx: SplitContext, t: TabletHandle): Promise<b
         ),
         childRecord(ctx, t.record, { startRow: splitRow, endRow: t.record.endRow }, floor, sources[1] ?? []),
       ],
-      () => [t.engine.fileRefs(t.startKey, splitKey), t.engine.fileRefs(splitKey, t.endKey)],
+      () => [
+        [{ engine: t.engine, lo: t.startKey, hi: splitKey }],
+        [{ engine: t.engine, lo: splitKey, hi: t.endKey }],
+      ],
     );
     return true;
   } finally {
@@ -163,7 +170,12 @@ export async function mergeTablets(ctx: SplitContext, a: TabletHandle, b: Tablet
           sources[0] ?? [],
         ),
       ],
-      () => [[...a.engine.fileRefs(a.startKey, a.endKey), ...b.engine.fileRefs(b.startKey, b.endKey)]],
+      () => [
+        [
+          { engine: a.engine, lo: a.startKey, hi: a.endKey },
+          { engine: b.engine, lo: b.startKey, hi: b.endKey },
+        ],
+      ],
     );
     return true;
   } finally {
@@ -191,25 +203,34 @@ function childRecord(
   };
 }
 
+/** The part of a parent's store in [lo, hi) that goes to one child. */
+interface Slice {
+  engine: Engine;
+  lo: Buffer;
+  hi: Buffer | undefined;
+}
+
 /**
  * Steps 3–7 of the protocol for `parents` (adjacent, compactions stopped, flushed). The children
- * are created and opened from the parents' files *before* writers pause; under the pause they
- * adopt only what the parents flushed since (`refsOf` gives one list per child, both times), so
- * the pause costs one small flush, one manifest append per child and the catalog commit.
+ * are created and opened from the parents' files *before* writers pause. Under the pause they
+ * adopt what the parents flushed since, and are handed the writes no file holds yet, read from
+ * the parents' memtables (`slicesOf` gives the parents' slices of each child). So the pause costs
+ * no flush: one manifest append and one log write per child, and the catalog commit.
  */
 async function replaceTablets(
   ctx: SplitContext,
   parents: readonly TabletHandle[],
   recordsOf: (floor: number, sources: readonly (readonly LevelFile[])[]) => TabletRecord[],
-  refsOf: () => LevelFile[][],
+  slicesOf: () => Slice[][],
 ): Promise<void> {
+  const refsOf = () => slicesOf().map((slices) => slices.flatMap((s) => s.engine.fileRefs(s.lo, s.hi)));
   const before = refsOf();
   const sequenceBefore = Math.max(...parents.map((p) => p.engine.stats().lastSequence));
   const dirs = recordsOf(0, before).map((r) => r.tabletDir);
   const opened: TabletHandle[] = [];
   let outcome = 'before-commit' as 'before-commit' | 'unknown' | 'committed';
   let pausedAtMs: number | undefined;
-  const phases: PausePhases = { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 };
+  const phases: PausePhases = { drainMs: 0, handOverMs: 0, adoptMs: 0, commitMs: 0 };
   try {
     await Promise.all(
       dirs.map((dir, i) => Engine.createWithFiles(ctx.storeOptions(dir), before[i] ?? [], sequenceBefore)),
@@ -233,9 +254,11 @@ async function replaceTablets(
     };
     for (const p of parents) await p.pause();
     endPhase('drainMs');
-    await Promise.all(parents.map((p) => p.engine.flush({ inline: true })));
-    endPhase('flushMs');
+    // One instant, synchronously: the files each child adopts and the writes no file holds yet.
+    // A flush of the parents that ends later adds a file with writes the hand-over already has.
     const after = refsOf();
+    const handOver = slicesOf().map((slices) => slices.flatMap((s) => s.engine.unflushedBatches(s.lo, s.hi)));
+    endPhase('handOverMs');
     const lastSequence = Math.max(...parents.map((p) => p.engine.stats().lastSequence));
     const floor = Math.max(
       ...parents.map((p) => Math.max(readReservation(p.engine), p.record.timestampFloorMicros)),
@@ -248,6 +271,9 @@ async function replaceTablets(
       opened.map(async (c, i) => {
         await c.engine.adoptFiles(added[i] ?? [], lastSequence);
         ctx.countRefs(added[i] ?? []);
+        // After the adoption, so these writes are newer than every adopted file; in order, so
+        // each child sees the parents' history of its range. Durable before the commit below.
+        for (const batch of handOver[i] ?? []) await c.engine.write(batch);
       }),
     );
     endPhase('adoptMs');

@@ -123,3 +123,51 @@ test('a split of a split and a merge of unflushed-and-compacted halves keep leve
   );
   await eaa.close();
 });
+
+test('a store made from files and handed the unflushed writes of its range reads what the parent reads', async () => {
+  const vfs = new MemVfs();
+  const parent = await Engine.open({ ...OPTIONS, vfs, dir: '/ns/parent', autoCompact: false });
+  await fill(parent);
+  await parent.flush();
+  // Unflushed: new keys, overwrites and several versions of one key, point and range deletes of
+  // flushed keys (one straddling the split), and a range delete then a put inside it.
+  for (let v = 0; v < 3; v++) await parent.put(key(100), Buffer.from(`v100-${v}`));
+  await parent.put(key(KEYS + 5), Buffer.from('new'));
+  await parent.delete(key(10));
+  await parent.deleteRange(key(1400), key(1700));
+  await parent.put(key(1450), Buffer.from('after-range'));
+  await parent.deleteRange(key(2000), key(2010));
+  const mid = key(1500);
+  const seq = parent.stats().lastSequence;
+  const halves: Array<[Buffer | undefined, Buffer | undefined]> = [
+    [undefined, mid],
+    [mid, undefined],
+  ];
+  const parentView = (lo: Buffer | undefined, hi: Buffer | undefined) =>
+    [...parent.scan({ start: lo, end: hi })].map(([k, v]) => `${k}=${v}`);
+  for (const [i, [lo, hi]] of halves.entries()) {
+    const dir = `/ns/child${i}`;
+    await Engine.createWithFiles({ vfs, dir }, parent.fileRefs(lo, hi), seq);
+    const child = await Engine.open({ ...OPTIONS, vfs, dir });
+    try {
+      const batches = parent.unflushedBatches(lo, hi);
+      assert.ok(batches.length > 0);
+      for (const batch of batches) await child.write(batch);
+      const view = [...child.scan()].map(([k, v]) => `${k}=${v}`);
+      assert.deepEqual(view, parentView(lo, hi));
+      // The hand-over is durable in the child's own log.
+      await child.close();
+      const reopened = await Engine.open({ ...OPTIONS, vfs, dir });
+      assert.deepEqual(
+        [...reopened.scan()].map(([k, v]) => `${k}=${v}`),
+        view,
+      );
+      await reopened.close();
+    } finally {
+      await child.close();
+    }
+  }
+  // Nothing of a range the memtables do not touch.
+  assert.deepEqual(parent.unflushedBatches(key(2500), key(2600)), []);
+  await parent.close();
+});

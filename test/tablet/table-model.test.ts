@@ -499,7 +499,7 @@ async function runWorkload(rand: SeededRand): Promise<TabletStats & { tablets: n
       splits: 0,
       merges: 0,
       pauseMsMax: 0,
-      longestPause: { drainMs: 0, flushMs: 0, adoptMs: 0, commitMs: 0 },
+      longestPause: { drainMs: 0, handOverMs: 0, adoptMs: 0, commitMs: 0 },
       pauseMsTotal: 0,
     },
     step: 0,

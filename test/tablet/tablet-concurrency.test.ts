@@ -42,6 +42,7 @@ import {
   tabletStats,
 } from '../../src/tablet/table-store.js';
 import type { ReadRowsQuery, TableStore } from '../../src/tablet/table-store-api.js';
+import type { PausePhases } from '../../src/tablet/tablet-split.js';
 import { testSeeds, withSeed } from '../support/seed.js';
 import { checkTabletInvariants, rowInRange } from '../support/tablet-invariants.js';
 
@@ -88,6 +89,8 @@ class History {
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
+const describePause = (p: PausePhases) =>
+  `drain ${p.drainMs.toFixed(1)} hand-over ${p.handOverMs.toFixed(1)} adopt ${p.adoptMs.toFixed(1)} commit ${p.commitMs.toFixed(1)}`;
 const regionPrefix = (region: number) => `r${pad(region, 3)}-`;
 
 function rowKey(w: Workload, writer: number, seq: number): Buffer {
@@ -314,8 +317,8 @@ async function runConcurrent(
     log(
       `rows written=${h.rows.size} kept=${rows} tablets=${tabletRanges(store, TABLE).length} ` +
         `scans=${h.scans} (rows scanned=${h.scannedRows}) splits=${stats.splits} merges=${stats.merges} ` +
-        `pauseMsMax=${stats.pauseMsMax.toFixed(1)} pauseMsTotal=${stats.pauseMsTotal.toFixed(1)} ` +
-        `${Math.round(performance.now() - startedMs)} ms`,
+        `pauseMsMax=${stats.pauseMsMax.toFixed(1)} (${describePause(stats.longestPause)}) ` +
+        `pauseMsTotal=${stats.pauseMsTotal.toFixed(1)} ${Math.round(performance.now() - startedMs)} ms`,
     );
     assert.ok(stats.splits > 0, 'tablets split');
     assert.ok(stats.merges > 0, 'tablets merged');
@@ -515,7 +518,7 @@ async function runCounter(store: TableStore, rand: SeededRand, log: (line: strin
   const stats = tabletStats(store) as TabletStats;
   log(
     `splits=${stats.splits} merges=${stats.merges} pauseMsMax=${stats.pauseMsMax.toFixed(1)} ` +
-      `tablets=${tabletRanges(store, TABLE).length} counter tablet ranges=${counterHomes.size}`,
+      `(${describePause(stats.longestPause)}) tablets=${tabletRanges(store, TABLE).length} counter tablet ranges=${counterHomes.size}`,
   );
   assert.ok(stats.splits > 0 && stats.merges > 0, 'tablets split and merged');
   assert.ok(counterHomes.size >= 3, `the counter row moved between tablets (${counterHomes.size} ranges)`);
