@@ -3,19 +3,38 @@
  * through the Bigtable data API (raw @grpc/grpc-js, MutateRow and MutateRows) until it is killed.
  * The parent SIGKILLs the SERVER, then this process.
  *
- * It starts, loads the protos, and waits for one stdin line `go <host:port>` so its start-up overlaps
- * the server's. Protocol on stdout, one line per event, each written with one synchronous
- * `process.stdout.write` (atomic on a pipe and in the kernel before any SIGKILL lands):
+ * It starts, opens its journal, loads the protos, and waits for one stdin line `go <host:port>` so
+ * its start-up overlaps the server's.
  *
- *   issue w<w>-<c>          printed immediately before the RPC of operation (w, c) is started
+ * Protocol. The JOURNAL (the file `config.journal`, created or truncated before anything else) is
+ * the record the parent verifies against; each line is written with synchronous write(2) calls (one,
+ * in practice) to a regular file, so it is in the kernel (the page cache, which a process kill does
+ * not touch) before the next statement runs:
+ *
+ *   issue w<w>-<c>          written immediately before the RPC of operation (w, c) is started, in the
+ *                           same synchronous stretch, so every request that may reach the server has
+ *                           its line
  *   ack w<w>-<c>            the RPC succeeded (for MutateRows: every entry's status is OK)
- *   fail w<w>-<c> <CODE>    the RPC (or an entry) failed; writer w stops
+ *   fail w<w>-<c> <CODE>    the RPC (or an entry) failed; writer w stops. CODE has no whitespace.
+ *
+ * A kill can cut the last line short (its write(2) never returned): a cut `issue` line means the RPC
+ * was never started, a cut `ack` or `fail` line means the outcome was never counted, so the parent
+ * ignores an unterminated last line.
+ *
+ * stdout only paces the parent: `ack w<w>-<c>` and `fail w<w>-<c> <CODE>`, each written after the
+ * same journal line, and `done` if every writer stopped. It must NOT be the record: Node writes
+ * stdout asynchronously once the kernel buffer of the pipe (a socketpair here; with what a paused
+ * parent's stream holds, about 20 KB, some 1,800 short lines) is full — lines queue inside this
+ * process and die with it on SIGKILL. When the record was kept on stdout, a parent that fell behind
+ * reading (a loaded machine) missed `issue` lines of requests the server had already applied, and
+ * blamed the server for rows "nobody wrote" or for an aux row's "wrong" value.
  *
  * Writers: `startCounters.length` loops, each with one operation in flight; operations are
  * `opFor(w, c)` (test/support/api-kill9-model.ts). Bounded: exits by itself after `lifetimeMs`.
  *
  *   node dist/test/support/api-writer-child.js '<WriterChildConfig JSON>'
  */
+import { openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@grpc/grpc-js';
@@ -29,6 +48,8 @@ const WRITE_DEADLINE_MS = 20_000;
 /** What the parent passes as the single argv argument (JSON). */
 export interface WriterChildConfig {
   tableId: string;
+  /** The journal file (created or truncated at start; see the file comment). */
+  journal: string;
   /** Next counter of each writer; its length is the number of concurrent writers. */
   startCounters: number[];
   lifetimeMs: number;
@@ -70,16 +91,35 @@ async function runOp(client: Client, table: string, op: ModelOp): Promise<string
   }
 }
 
-async function writerLoop(client: Client, table: string, worker: number, start: number): Promise<void> {
+/** Appends `line` to the journal with synchronous write(2) calls: in the kernel on return. */
+function journalLine(fd: number, line: string): void {
+  const bytes = Buffer.from(line, 'latin1');
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** Journals, then prints, one outcome line (see the file comment). */
+function outcomeLine(journal: number, line: string): void {
+  journalLine(journal, line);
+  process.stdout.write(line);
+}
+
+async function writerLoop(
+  client: Client,
+  table: string,
+  journal: number,
+  worker: number,
+  start: number,
+): Promise<void> {
   for (let counter = start; ; counter++) {
     const op = opFor(worker, counter);
-    process.stdout.write(`issue ${op.id}\n`);
+    // No await between this line and the start of the RPC inside runOp.
+    journalLine(journal, `issue ${op.id}\n`);
     const failure = await runOp(client, table, op);
     if (failure !== '') {
-      process.stdout.write(`fail ${op.id} ${failure}\n`);
+      outcomeLine(journal, `fail ${op.id} ${failure.replace(/\s+/g, '_')}\n`);
       return;
     }
-    process.stdout.write(`ack ${op.id}\n`);
+    outcomeLine(journal, `ack ${op.id}\n`);
   }
 }
 
@@ -96,11 +136,15 @@ function waitForGo(): Promise<string> {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as WriterChildConfig;
   setTimeout(() => process.exit(0), config.lifetimeMs).unref();
+  // Before anything else: a kill during start-up leaves an empty journal, not a missing one.
+  const journal = openSync(config.journal, 'w');
   loadBigtableProtos();
   const address = await waitForGo();
   const client = connectData(address);
   const table = tableName(config.tableId);
-  await Promise.all(config.startCounters.map((start, worker) => writerLoop(client, table, worker, start)));
+  await Promise.all(
+    config.startCounters.map((start, worker) => writerLoop(client, table, journal, worker, start)),
+  );
   process.stdout.write('done\n');
 }
 
