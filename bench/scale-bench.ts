@@ -88,6 +88,7 @@ function checkFreeSpace(dir: string, rows: number): void {
 /** Runs the workload in a child process; resolves with its result. Progress passes through. */
 function runChild(args: Args, dir: string): Promise<ScaleResult> {
   const argv = [
+    '--expose-gc',
     fileURLToPath(import.meta.url),
     '--child',
     '--rows',
@@ -150,6 +151,7 @@ function printTable(result: ScaleResult): void {
     ['GC pauses in read loop (n / ms)', (p) => `${p.gcCountDuringReads} / ${p.gcMsDuringReads}`],
     ['peak RSS so far (MB)', (p) => p.peakRssMb],
     ['RSS now / JS heap / ArrayBuffers (MB)', (p) => `${p.rssMb} / ${p.heapUsedMb} / ${p.arrayBuffersMb}`],
+    ['after a full GC: RSS / ArrayBuffers (MB)', (p) => `${p.rssAfterGcMb} / ${p.arrayBuffersAfterGcMb}`],
     ['of RSS now: anonymous / file (MB)', (p) => `${p.rssAnonMb} / ${p.rssFileMb}`],
     ['memtables / block cache (MB)', (p) => `${p.memtableMb} / ${p.blockCacheMb}`],
     ['tablet bytes / disk (MB)', (p) => `${p.tabletMb} / ${p.diskMb}`],

@@ -97,6 +97,9 @@ export interface PhaseFigures {
   heapUsedMb: number;
   /** Memory of ArrayBuffers and Buffers (memtables, blocks, flush chunks) of the main thread. */
   arrayBuffersMb: number;
+  /** RSS and ArrayBuffers right after a full garbage collection: what is still referenced. */
+  rssAfterGcMb: number;
+  arrayBuffersAfterGcMb: number;
   /** Memory of every memtable (active and frozen) of every tablet. */
   memtableMb: number;
   blockCacheMb: number;
@@ -304,7 +307,17 @@ async function measurePhase(
     tabletMb: mb(ranges.reduce((n, r) => n + r.bytes, 0)),
     diskMb: mb(dirBytes(options.dir)),
     levelFiles: stats?.levelFiles ?? [],
+    ...afterFullGc(),
   };
+}
+
+/** Memory right after a full collection (the child runs with --expose-gc). */
+function afterFullGc(): { rssAfterGcMb: number; arrayBuffersAfterGcMb: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('the scale workload must run with --expose-gc');
+  gc();
+  const memory = process.memoryUsage();
+  return { rssAfterGcMb: mb(memory.rss), arrayBuffersAfterGcMb: mb(memory.arrayBuffers) };
 }
 
 /** Runs both phases in this process; prints the `ScaleResult` as the last stdout line. */
