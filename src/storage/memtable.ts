@@ -17,7 +17,9 @@
  *
  * A blocked Bloom filter over user keys (one 64-byte block per key, FILTER_PROBES bits) lets a
  * point read skip a memtable that cannot hold its key: a read of a key that lives in an older
- * memtable or an SSTable then costs one cache line here instead of a full skiplist search.
+ * memtable or an SSTable then costs one cache line here instead of a full skiplist search. It
+ * starts at 4 KiB and doubles (re-adding every key) as the memtable fills, so an idle store's
+ * empty memtable does not hold a filter sized for a full one.
  *
  * Concurrency: single-threaded (the event loop). Inserts may happen between the steps of an open
  * iterator; iterators stay correct because nodes are never removed or moved and entries newer than
@@ -59,12 +61,17 @@ const SEQUENCE_LOW_SPAN = 0x100_0000;
 const KIND_FOR_SEEK = 0xff;
 /** Filter geometry: 512-bit blocks (one cache line), FILTER_PROBES bits set per key. */
 const FILTER_BLOCK_WORDS = 16;
+const FILTER_BLOCK_BYTES = FILTER_BLOCK_WORDS * WORD_BYTES;
 const FILTER_PROBES = 4;
+/** Blocks of a new memtable's filter (4 KiB); it doubles as the memtable fills, up to its size. */
+const FILTER_BLOCKS_INITIAL = 64;
 /**
  * Filter bytes per memtable byte: 1/64 gives about 17 bits per key for 100-byte values (a false
  * positive rate well under 1 %) for 1.6 % more memory, which is charged to the memtable.
  */
 export const MEMTABLE_FILTER_BYTES_PER_BYTE = 1 / 64;
+/** Memtable bytes one filter block serves at that ratio: past it, the filter doubles. */
+const MEMTABLE_BYTES_PER_FILTER_BLOCK = FILTER_BLOCK_BYTES / MEMTABLE_FILTER_BYTES_PER_BYTE;
 
 /** A sorted, append-only map of internal keys to values. */
 export class Memtable {
@@ -81,8 +88,10 @@ export class Memtable {
   private readonly tombstones: RangeTombstone[] = [];
   private readonly prevScratch = new Int32Array(MAX_HEIGHT);
   /** Bloom filter bits over user keys, FILTER_BLOCK_WORDS words per block; empty when disabled. */
-  private readonly filter: Int32Array;
-  private readonly filterBlocks: number;
+  private filter: Int32Array;
+  private filterBlocks: number;
+  /** The configured filter size in blocks: the filter grows to it as the memtable fills. */
+  private readonly filterBlocksMax: number;
   /** Highest sequence number inserted. */
   lastSequence = 0;
 
@@ -94,7 +103,8 @@ export class Memtable {
     private readonly rand: Rand,
     filterBytes = 0,
   ) {
-    this.filterBlocks = Math.ceil(filterBytes / (FILTER_BLOCK_WORDS * WORD_BYTES));
+    this.filterBlocksMax = Math.ceil(filterBytes / FILTER_BLOCK_BYTES);
+    this.filterBlocks = Math.min(this.filterBlocksMax, FILTER_BLOCKS_INITIAL);
     this.filter = new Int32Array(this.filterBlocks * FILTER_BLOCK_WORDS);
     this.charged += this.filter.byteLength;
     const head = this.allocate((HEADER_WORDS + MAX_HEIGHT) * WORD_BYTES);
@@ -129,6 +139,11 @@ export class Memtable {
     valueLength: number,
   ): void {
     assert(sequence >= 0 && sequence <= SEQUENCE_MAX, 'sequence out of range');
+    if (
+      this.filterBlocks < this.filterBlocksMax &&
+      this.charged > this.filterBlocks * MEMTABLE_BYTES_PER_FILTER_BLOCK
+    )
+      this.growFilter();
     const height = this.randomHeight();
     const ikeyLength = keyLength + TRAILER_BYTES;
     const nodeBytes = align((HEADER_WORDS + height) * WORD_BYTES + ikeyLength + valueLength);
@@ -290,6 +305,24 @@ export class Memtable {
   }
 
   // ---- filter ----------------------------------------------------------------------------------------
+
+  /**
+   * Doubles the filter (up to its configured size) and adds every key again: an empty or small
+   * memtable holds a small filter, and the rebuilds cost at most two hashes per key in all.
+   */
+  private growFilter(): void {
+    const blocks = Math.min(this.filterBlocksMax, this.filterBlocks * 2);
+    this.charged += (blocks - this.filterBlocks) * FILTER_BLOCK_BYTES;
+    this.filterBlocks = blocks;
+    this.filter = new Int32Array(blocks * FILTER_BLOCK_WORDS);
+    for (let ref = this.link(HEAD, 0); ref !== HEAD; ref = this.link(ref, 0)) {
+      const words = this.words[ref >>> CHUNK_WORD_BITS] as Int32Array;
+      const w = ref & CHUNK_WORD_MASK;
+      const keyStart = (w + HEADER_WORDS + (words[w] as number)) * WORD_BYTES;
+      const keyLength = (words[w + 1] as number) - TRAILER_BYTES;
+      this.filterAdd(hashBytes(this.bytes[ref >>> CHUNK_WORD_BITS] as Buffer, keyStart, keyLength));
+    }
+  }
 
   private filterAdd(hash: number): void {
     const base = this.filterBlock(hash);

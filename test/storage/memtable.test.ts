@@ -216,3 +216,29 @@ test('a batch that puts then deletes a key leaves the delete visible, and vice v
   assert.equal(at(100), 'v14');
   assert.equal(mem.find(sibling, 100) !== 0, true);
 });
+
+test('the key filter starts small and grows with the memtable, never losing a key', () => {
+  const configured = memtableFilterBytes(64 * 1024 * 1024);
+  const mem = new Memtable(new SeededRand(7), configured);
+  // An empty memtable does not hold the filter a full one needs.
+  assert.ok(mem.approximateBytes < configured / 16, `empty memtable charges ${mem.approximateBytes} bytes`);
+  const key = (i: number) => Buffer.from(`row-${i * 7919}-key`);
+  const value = Buffer.alloc(100, 0x61);
+  const keys = 30_000;
+  let last = mem.approximateBytes;
+  for (let i = 0; i < keys; i++) {
+    mem.add(key(i), i + 1, 1, value);
+    assert.ok(mem.approximateBytes >= last, 'charged bytes never shrink');
+    last = mem.approximateBytes;
+    // Across every growth, each key added so far is still found.
+    if (i % 997 === 0)
+      for (let j = 0; j <= i; j += 101) assert.notEqual(mem.find(key(j), keys + 1), 0, `lost ${j}`);
+  }
+  for (let j = 0; j < keys; j++) assert.notEqual(mem.find(key(j), keys + 1), 0, `lost ${j}`);
+  // Absent keys stay absent.
+  let found = 0;
+  for (let j = 0; j < 5_000; j++) if (mem.find(Buffer.from(`absent-${j}`), keys + 1) !== 0) found++;
+  assert.equal(found, 0);
+  // ~4.5 MB of entries: the filter has grown past its first 4 KiB but stays at its ratio.
+  assert.ok(last < 30_000 * 140 + configured, `charged ${last}`);
+});
