@@ -152,6 +152,10 @@ function printTable(result: ScaleResult): void {
     ['peak RSS so far (MB)', (p) => p.peakRssMb],
     ['RSS now / JS heap / ArrayBuffers (MB)', (p) => `${p.rssMb} / ${p.heapUsedMb} / ${p.arrayBuffersMb}`],
     ['after a full GC: RSS / ArrayBuffers (MB)', (p) => `${p.rssAfterGcMb} / ${p.arrayBuffersAfterGcMb}`],
+    [
+      'compaction workers: JS heap / ArrayBuffers (MB)',
+      (p) => `${p.workerHeapMb} / ${p.workerArrayBuffersMb}`,
+    ],
     ['of RSS now: anonymous / file (MB)', (p) => `${p.rssAnonMb} / ${p.rssFileMb}`],
     ['memtables / block cache (MB)', (p) => `${p.memtableMb} / ${p.blockCacheMb}`],
     ['tablet bytes / disk (MB)', (p) => `${p.tabletMb} / ${p.diskMb}`],

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { L0_COMPACTION_TRIGGER } from '../src/common/limits.js';
 import type { ValidMutation } from '../src/model/mutation.js';
 import {
+  compactionWorkerMemory,
   openTableStore,
   tabletEngineStats,
   tabletEngines,
@@ -100,6 +101,9 @@ export interface PhaseFigures {
   /** RSS and ArrayBuffers right after a full garbage collection: what is still referenced. */
   rssAfterGcMb: number;
   arrayBuffersAfterGcMb: number;
+  /** The compaction worker threads' own JS heaps and ArrayBuffers, summed. */
+  workerHeapMb: number;
+  workerArrayBuffersMb: number;
   /** Memory of every memtable (active and frozen) of every tablet. */
   memtableMb: number;
   blockCacheMb: number;
@@ -269,6 +273,7 @@ async function measurePhase(
   const engines = tabletEngines(store, TABLE_ID);
   const stats = tabletEngineStats(store).find((s) => s.tableId === TABLE_ID)?.stats;
   const memory = process.memoryUsage();
+  const workers = await compactionWorkerMemory(store);
   return {
     rows,
     tabletsAtWriteEnd: write.tabletsAtWriteEnd,
@@ -308,6 +313,8 @@ async function measurePhase(
     diskMb: mb(dirBytes(options.dir)),
     levelFiles: stats?.levelFiles ?? [],
     ...afterFullGc(),
+    workerHeapMb: mb(workers.reduce((n, w) => n + w.heapUsed, 0)),
+    workerArrayBuffersMb: mb(workers.reduce((n, w) => n + w.arrayBuffers, 0)),
   };
 }
 

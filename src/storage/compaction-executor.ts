@@ -5,6 +5,7 @@
  * one worker for flushes and one for compactions, so a long compaction never delays a flush.
  */
 import { Worker } from 'node:worker_threads';
+import { assert } from '../common/assert.js';
 import { type ErrorCode, TabulaError } from '../common/errors.js';
 import { type CompactionResult, type CompactionSpec, runCompactionJob } from './compaction-job.js';
 import { ChunkSource } from './entry-chunks.js';
@@ -27,7 +28,17 @@ export interface CompactionInputFile {
 export interface CompactionExecutor {
   flush(spec: CompactionSpec, chunks: Buffer[], tombstones: RangeTombstone[]): Promise<CompactionResult>;
   compact(spec: CompactionSpec, inputs: CompactionInputFile[]): Promise<CompactionResult>;
+  /** Memory of each worker thread's JavaScript heap (none for an executor without workers). */
+  workerMemory(): Promise<WorkerMemory[]>;
   close(): Promise<void>;
+}
+
+/** One worker thread's memory, as its own `process.memoryUsage()` reports it (bytes). */
+export interface WorkerMemory {
+  heapUsed: number;
+  heapTotal: number;
+  arrayBuffers: number;
+  external: number;
 }
 
 /** Runs a compaction of `inputs` on `vfs` (shared by both executors). */
@@ -79,13 +90,17 @@ export class InlineExecutor implements CompactionExecutor {
   compact(spec: CompactionSpec, inputs: CompactionInputFile[]): Promise<CompactionResult> {
     return compactFiles(this.vfs, spec, inputs);
   }
+  async workerMemory(): Promise<WorkerMemory[]> {
+    return [];
+  }
   async close(): Promise<void> {}
 }
 
 /** A message to a compaction worker. */
 export type WorkerRequest =
   | { id: number; kind: 'flush'; spec: CompactionSpec; chunks: Buffer[]; tombstones: RangeTombstone[] }
-  | { id: number; kind: 'compact'; spec: CompactionSpec; inputs: CompactionInputFile[] };
+  | { id: number; kind: 'compact'; spec: CompactionSpec; inputs: CompactionInputFile[] }
+  | { id: number; kind: 'memory' };
 
 /** A request without its id. */
 type WorkerRequestBody = WorkerRequest extends infer R
@@ -97,14 +112,15 @@ type WorkerRequestBody = WorkerRequest extends infer R
 /** A worker's answer. */
 export type WorkerResponse =
   | { id: number; ok: true; result: CompactionResult }
+  | { id: number; ok: true; memory: WorkerMemory }
   | { id: number; ok: false; code: ErrorCode | undefined; message: string };
+
+/** A successful answer. */
+type Answer = Extract<WorkerResponse, { ok: true }>;
 
 class JobWorker {
   private readonly worker: Worker;
-  private readonly pending = new Map<
-    number,
-    { resolve: (r: CompactionResult) => void; reject: (e: Error) => void }
-  >();
+  private readonly pending = new Map<number, { resolve: (r: Answer) => void; reject: (e: Error) => void }>();
   private nextId = 1;
 
   constructor() {
@@ -116,7 +132,20 @@ class JobWorker {
     this.worker.unref();
   }
 
-  run(request: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<CompactionResult> {
+  async run(request: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<CompactionResult> {
+    const answer = await this.ask(request, transfer);
+    assert('result' in answer, 'a job answered without a result');
+    return reviveResult(answer.result);
+  }
+
+  /** The worker's own memory figures (answered between jobs, so it may wait for one). */
+  async memory(): Promise<WorkerMemory> {
+    const answer = await this.ask({ kind: 'memory' });
+    assert('memory' in answer, 'a memory request answered without figures');
+    return answer.memory;
+  }
+
+  private ask(request: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<Answer> {
     const id = this.nextId++;
     // A job in flight keeps the process alive; an idle worker does not.
     if (this.pending.size === 0) this.worker.ref();
@@ -135,7 +164,7 @@ class JobWorker {
     if (!p) return;
     this.pending.delete(msg.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (msg.ok) p.resolve(reviveResult(msg.result));
+    if (msg.ok) p.resolve(msg);
     else p.reject(msg.code ? new TabulaError(msg.code, msg.message) : new Error(msg.message));
   }
 
@@ -172,6 +201,10 @@ export class WorkerExecutor implements CompactionExecutor {
 
   compact(spec: CompactionSpec, inputs: CompactionInputFile[]): Promise<CompactionResult> {
     return this.compactWorker.run({ kind: 'compact', spec, inputs });
+  }
+
+  workerMemory(): Promise<WorkerMemory[]> {
+    return Promise.all([this.flushWorker.memory(), this.compactWorker.memory()]);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Entry point of a compaction worker thread: runs flush and compaction jobs on the real file
- * system, one at a time, and answers each request with its result or its error.
+ * system, one at a time, and answers each request with its result or its error (and a memory
+ * request with this thread's own heap figures).
  */
 import { parentPort } from 'node:worker_threads';
 import { TabulaError } from '../common/errors.js';
@@ -18,6 +19,10 @@ function reviveTombstones(ts: RangeTombstone[]): RangeTombstone[] {
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerResponse> {
+  if (req.kind === 'memory') {
+    const { heapUsed, heapTotal, arrayBuffers, external } = process.memoryUsage();
+    return { id: req.id, ok: true, memory: { heapUsed, heapTotal, arrayBuffers, external } };
+  }
   try {
     const result =
       req.kind === 'flush'

@@ -29,7 +29,12 @@ import { compileGcRule } from '../model/gc-rule.js';
 import { validateFamilyName } from '../model/mutation.js';
 import type { GcRule } from '../model/proto-types.js';
 import { BlockCache } from '../storage/block-cache.js';
-import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from '../storage/compaction-executor.js';
+import {
+  type CompactionExecutor,
+  InlineExecutor,
+  WorkerExecutor,
+  type WorkerMemory,
+} from '../storage/compaction-executor.js';
 import type { CompactionFilterSpec } from '../storage/compaction-filter.js';
 import { Engine, type EngineOptions, type EngineStats } from '../storage/engine.js';
 import { RealVfs } from '../storage/real-vfs.js';
@@ -171,6 +176,11 @@ export function tabletRanges(
 /** The engines of a table's tablets in range order (tests and tools: compactions, raw scans). */
 export function tabletEngines(store: TableStore, tableId: string): Engine[] {
   return store instanceof LocalTableStore ? store.tabletEngines(tableId) : [];
+}
+
+/** Memory of the compaction worker threads every tablet shares (diagnostics, benchmarks). */
+export function compactionWorkerMemory(store: TableStore): Promise<WorkerMemory[]> {
+  return store instanceof LocalTableStore ? store.workerMemory() : Promise.resolve([]);
 }
 
 /** Split and merge counters of a local store. */
@@ -703,6 +713,11 @@ class LocalTableStore implements TableStore {
 
   tablet(tableId: string): Tablet {
     return this.get(tableId).router;
+  }
+
+  /** See the exported `compactionWorkerMemory`. */
+  workerMemory(): Promise<WorkerMemory[]> {
+    return this.shared.executor.workerMemory();
   }
 
   /** See the exported `tabletEngineStats`. */
