@@ -64,7 +64,7 @@ const STALL_POLL_MS = 10;
 const CYCLE_TIMEOUT_MS = 20_000;
 const CHILD_LIFETIME_MS = 60_000;
 /** Whole-test bound; TABULA_KILL9_TIMEOUT_MS raises it for long runs or a loaded machine. */
-const TEST_TIMEOUT_MS = Number(process.env.TABULA_KILL9_TIMEOUT_MS ?? 88_000);
+const TEST_TIMEOUT_MS = Number(process.env.TABULA_KILL9_TIMEOUT_MS ?? 240_000);
 const ENGINE_OPTIONS: WriterConfig['engineOptions'] = {
   memtableBytes: 64 * 1024,
   targetFileBytes: 64 * 1024,
