@@ -8,7 +8,7 @@
  * 2. Pick the split row from the SSTable indexes (a block boundary near the middle of the bytes),
  *    moved to the start of the row there: a split never falls inside a row.
  * 3. Create the children's stores (a manifest of references each) and open them; flush the
- *    parent again until its memtable is small and none is frozen.
+ *    parent again until its memtables are small.
  * 4. Pause the parent's writes (writes inside finish first). Each child adopts the files the
  *    parent flushed since step 3 and is handed, as writes to its own log, the parent's writes of
  *    its range that no file holds yet (read from the parent's memtables): no flush under the pause.
@@ -236,13 +236,11 @@ async function replaceTablets(
       dirs.map((dir, i) => Engine.createWithFiles(ctx.storeOptions(dir), before[i] ?? [], sequenceBefore)),
     );
     for (const dir of dirs) opened.push(await ctx.openTablet(provisionalRecord(parents, dir)));
-    // Writes went on while the children were made: flush them now, so the pause flushes little —
-    // and no frozen memtable is left, whose flush (queued in the shared worker behind other
-    // tablets' jobs) the pause would otherwise wait for.
+    // Writes went on while the children were made: flush them now, so the pause hands over little
+    // (what the memtables hold, frozen ones included, is copied to the children under the pause).
     for (let round = 0; round < SPLIT_PREFLUSH_ROUNDS_MAX; round++) {
       const pending = parents.reduce((n, p) => n + p.engine.memtableBytes(), 0);
-      const frozen = parents.some((p) => p.engine.stats().immutableMemtables > 0);
-      if (pending <= SPLIT_PAUSE_MEMTABLE_BYTES_MAX && !frozen) break;
+      if (pending <= SPLIT_PAUSE_MEMTABLE_BYTES_MAX) break;
       await Promise.all(parents.map((p) => p.engine.flush()));
     }
     pausedAtMs = ctx.clock.monotonicMs();
