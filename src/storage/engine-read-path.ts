@@ -22,6 +22,9 @@ import type { FileMeta } from './version-edit.js';
 
 /** Point reads and scans over one store's state. */
 export class ReadPath {
+  /** The persisted name of the store's prefix rule, if it has one (computed once, not per read). */
+  private readonly ruleName: string | undefined;
+
   /**
    * @param onVersionUnpinned called when the last scan of a version that is no longer current
    *   ends: its files may have become obsolete.
@@ -29,7 +32,10 @@ export class ReadPath {
   constructor(
     private readonly state: EngineState,
     private readonly onVersionUnpinned: () => void,
-  ) {}
+  ) {
+    const rule = state.opts.filterPrefix;
+    this.ruleName = rule && prefixRuleName(rule);
+  }
 
   /** The value of `key` at `sequence`, or undefined. */
   get(key: Uint8Array, sequence: number): Buffer | undefined {
@@ -57,7 +63,7 @@ export class ReadPath {
     const v = this.state.version;
     // Tables with a prefix filter answer for the key's prefix (their `get` has no whole-key filter).
     const rule = this.state.opts.filterPrefix;
-    const ruleName = rule && prefixRuleName(rule);
+    const ruleName = this.ruleName;
     const prefix = rule && key.subarray(0, prefixLength(rule, key));
     const lookUp = (f: FileMeta) => {
       const reader = this.state.tables.reader(f);
@@ -110,7 +116,7 @@ export class ReadPath {
     assert(isWholePrefix(rule, prefix), 'scan prefix is not a whole prefix under the filter rule');
     const from = start ?? prefix;
     assert(rangeWithinPrefix(prefix, from, end), 'scan range reaches beyond its prefix');
-    const ruleName = prefixRuleName(rule);
+    const ruleName = this.ruleName as string;
     return (f) => {
       if (!fileOverlaps(f, from, end)) return false;
       if (this.state.tables.reader(f).mayContainPrefix(ruleName, prefix)) return true;
