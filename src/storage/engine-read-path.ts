@@ -92,10 +92,13 @@ export class ReadPath {
     this.pin(version);
     const children: InternalIterator[] = state.memtablesNewestFirst().map((m) => m.newIterator());
     for (const f of version.levels[0] ?? []) if (wanted(f)) children.push(state.tables.iterator(f));
+    // A prefix scan reads, per level, the few files its range overlaps (binary search) that pass.
+    const from = state.opts.filterPrefix === undefined ? undefined : (options.start ?? options.prefix);
     for (let level = 1; level < version.levels.length; level++) {
-      const all = version.levels[level] ?? [];
       const files =
-        options.prefix === undefined || state.opts.filterPrefix === undefined ? all : all.filter(wanted);
+        options.prefix === undefined || from === undefined
+          ? (version.levels[level] ?? [])
+          : version.overlappingFiles(level, from, options.end).filter(wanted);
       if (files.length > 0) children.push(new LevelIterator(files, (f) => state.tables.iterator(f)));
     }
     const source = new MergingIterator(children);

@@ -55,6 +55,20 @@ export function fileContains(file: FileMeta, key: Uint8Array): boolean {
   return fileOverlaps(file, key, key);
 }
 
+/** Index of the first of sorted, disjoint `files` whose range reaches up to `userKey` or beyond. */
+function firstFileReaching(files: readonly FileMeta[], userKey: Uint8Array): number {
+  let lo = 0;
+  let hi = files.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const f = files[mid] as FileMeta;
+    const c = Buffer.compare(userKeyOf(f.largest), userKey);
+    if (c < 0 || (c === 0 && largestIsExclusive(f))) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** An immutable set of files by level. */
 export class Version {
   /** Readers pinning this version. */
@@ -102,17 +116,23 @@ export class Version {
   /** For a level >= 1: the file that may hold `userKey`, by binary search. */
   findFile(level: number, userKey: Uint8Array): FileMeta | undefined {
     const files = this.levels[level] ?? [];
-    let lo = 0;
-    let hi = files.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const f = files[mid] as FileMeta;
-      const c = Buffer.compare(userKeyOf(f.largest), userKey);
-      if (c < 0 || (c === 0 && largestIsExclusive(f))) lo = mid + 1;
-      else hi = mid;
-    }
-    const f = files[lo];
+    const f = files[firstFileReaching(files, userKey)];
     return f && fileContains(f, userKey) ? f : undefined;
+  }
+
+  /**
+   * The files of level >= 1 that may hold user keys in [start, end] (both inclusive), found by
+   * binary search: the level's files are sorted and disjoint.
+   */
+  overlappingFiles(level: number, start: Uint8Array, end: Uint8Array | undefined): FileMeta[] {
+    const files = this.levels[level] ?? [];
+    const out: FileMeta[] = [];
+    for (let i = firstFileReaching(files, start); i < files.length; i++) {
+      const f = files[i] as FileMeta;
+      if (!fileOverlaps(f, start, end)) break;
+      out.push(f);
+    }
+    return out;
   }
 
   /** Throws if a level invariant does not hold. */
