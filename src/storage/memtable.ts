@@ -18,8 +18,9 @@
  * A blocked Bloom filter over user keys (one 64-byte block per key, FILTER_PROBES bits) lets a
  * point read skip a memtable that cannot hold its key: a read of a key that lives in an older
  * memtable or an SSTable then costs one cache line here instead of a full skiplist search. It
- * starts at 4 KiB and doubles (re-adding every key) as the memtable fills, so an idle store's
- * empty memtable does not hold a filter sized for a full one.
+ * starts at 4 KiB and doubles (re-adding every key) as the memtable fills, then jumps to its
+ * configured size while a rebuild is still cheap, so an idle store's empty memtable does not hold
+ * a filter sized for a full one.
  *
  * Concurrency: single-threaded (the event loop). Inserts may happen between the steps of an open
  * iterator; iterators stay correct because nodes are never removed or moved and entries newer than
@@ -65,6 +66,8 @@ const FILTER_BLOCK_BYTES = FILTER_BLOCK_WORDS * WORD_BYTES;
 const FILTER_PROBES = 4;
 /** Blocks of a new memtable's filter (4 KiB); it doubles as the memtable fills, up to its size. */
 const FILTER_BLOCKS_INITIAL = 64;
+/** Past this many keys a growing filter jumps to its configured size (bounds one rebuild's work). */
+const FILTER_REHASH_KEYS_MAX = 4096;
 /**
  * Filter bytes per memtable byte: 1/64 gives about 17 bits per key for 100-byte values (a false
  * positive rate well under 1 %) for 1.6 % more memory, which is charged to the memtable.
@@ -307,11 +310,16 @@ export class Memtable {
   // ---- filter ----------------------------------------------------------------------------------------
 
   /**
-   * Doubles the filter (up to its configured size) and adds every key again: an empty or small
-   * memtable holds a small filter, and the rebuilds cost at most two hashes per key in all.
+   * Doubles the filter and adds every key again, so an empty or small memtable holds a small
+   * filter. Once the memtable holds more than FILTER_REHASH_KEYS_MAX keys the filter goes straight
+   * to its configured size instead: a rebuild runs on the event loop, and re-adding the keys of a
+   * big memtable at once would stall it (tens of milliseconds for 200,000 keys).
    */
   private growFilter(): void {
-    const blocks = Math.min(this.filterBlocksMax, this.filterBlocks * 2);
+    const blocks =
+      this.count > FILTER_REHASH_KEYS_MAX
+        ? this.filterBlocksMax
+        : Math.min(this.filterBlocksMax, this.filterBlocks * 2);
     this.charged += (blocks - this.filterBlocks) * FILTER_BLOCK_BYTES;
     this.filterBlocks = blocks;
     this.filter = new Int32Array(blocks * FILTER_BLOCK_WORDS);
