@@ -122,6 +122,8 @@ class JobWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (r: Answer) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  /** Set once the worker failed or exited: later requests fail with it instead of waiting forever. */
+  private failure: Error | undefined;
 
   constructor() {
     this.worker = new Worker(new URL('./compaction-worker.js', import.meta.url));
@@ -146,6 +148,8 @@ class JobWorker {
   }
 
   private ask(request: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<Answer> {
+    // A message to a worker that is gone is dropped without a word: fail now instead.
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     // A job in flight keeps the process alive; an idle worker does not.
     if (this.pending.size === 0) this.worker.ref();
@@ -169,6 +173,7 @@ class JobWorker {
   }
 
   private failAll(err: Error): void {
+    this.failure ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }

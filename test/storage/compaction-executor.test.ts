@@ -21,3 +21,21 @@ test('each compaction worker reports its own heap; inline execution reports none
   }
   assert.deepEqual(await new InlineExecutor(new MemVfs()).workerMemory(), []);
 });
+
+test('a request to a worker that is gone fails at once instead of waiting forever', async () => {
+  const executor = new WorkerExecutor();
+  await executor.workerMemory();
+  await executor.close();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    executor.workerMemory().then(
+      () => 'answered',
+      (err: Error) => `failed: ${err.message}`,
+    ),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('still waiting'), 2_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  assert.match(outcome, /^failed: compaction worker exited/);
+});
