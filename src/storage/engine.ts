@@ -22,6 +22,7 @@
  * starts a new WAL, so writes resume once space returns. Background jobs that hit ENOSPC retry with
  * backoff; other background failures stop writes.
  */
+import { errors } from '../common/errors.js';
 import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from './compaction-executor.js';
 import { fullCompactionStep, lastLevelRewrite } from './compaction-picker.js';
 import { BackgroundWork } from './engine-background.js';
@@ -273,6 +274,11 @@ export class Engine {
     await opts.vfs.syncDir(dirName(opts.dir));
   }
 
+  /** Whether `close` has begun: the store takes no more writes and flushes nothing more. */
+  get isClosed(): boolean {
+    return this.state.closed;
+  }
+
   /**
    * Freezes the memtable and waits until it and every memtable frozen before it are flushed
    * (memtables frozen by later writes are not waited for).
@@ -288,6 +294,9 @@ export class Engine {
     });
     // Frozen memtables flush oldest first: once `newest` is gone, every older one is too.
     while (newest !== undefined && state.immutables.includes(newest)) {
+      // A closed store flushes nothing more (its log keeps what its memtables held): without this
+      // check the loop would wait forever, e.g. for a tablet a split retired and closed.
+      if (state.closed) throw errors.unavailable('store closed before its memtables were flushed');
       this.background.schedule();
       if (state.writeFailure) throw state.writeFailure;
       await (this.background.flushing ?? new Promise((r) => setTimeout(r, 10)));

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ErrorCode, hasCode } from '../../src/common/errors.js';
 import { Engine } from '../../src/storage/engine.js';
 import { MemVfs } from '../../src/storage/mem-vfs.js';
 import { WriteBatch } from '../../src/storage/write-batch.js';
@@ -70,4 +71,43 @@ test('overwrites keep only the newest version after compaction', async () => {
   const onceBytes = once.stats().levelBytes.reduce((a, b) => a + b, 0);
   await once.close();
   assert.ok(bytes < onceBytes * 1.2, `five overwrites compact to about one copy: ${bytes} vs ${onceBytes}`);
+});
+
+test('a flush still waiting when the store closes fails with UNAVAILABLE instead of waiting forever', async () => {
+  const vfs = new MemVfs();
+  const engine = await Engine.open({ dir: '/db', vfs, autoCompact: false });
+  await engine.put(Buffer.from('a'), Buffer.from('1'));
+  const first = engine.flush();
+  await engine.put(Buffer.from('b'), Buffer.from('2'));
+  // Freezes a second memtable, whose flush can only start after the first one's.
+  const second = engine.flush();
+  const closed = engine.close();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    Promise.allSettled([first, second]).then((all) =>
+      all.map((r) =>
+        r.status === 'fulfilled'
+          ? 'flushed'
+          : hasCode(r.reason, ErrorCode.Unavailable)
+            ? 'unavailable'
+            : String(r.reason),
+      ),
+    ),
+    new Promise<string[]>((resolve) => {
+      timer = setTimeout(() => resolve(['still waiting']), 2_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  await closed;
+  assert.ok(!outcome.includes('still waiting'), 'a flush waited past close');
+  assert.ok(
+    outcome.every((o) => o === 'flushed' || o === 'unavailable'),
+    outcome.join(),
+  );
+  assert.ok(engine.isClosed);
+  // Nothing acknowledged is lost: the log keeps what the unflushed memtable held.
+  const reopened = await Engine.open({ dir: '/db', vfs, autoCompact: false });
+  assert.equal(reopened.get(Buffer.from('a'))?.toString(), '1');
+  assert.equal(reopened.get(Buffer.from('b'))?.toString(), '2');
+  await reopened.close();
 });
