@@ -103,17 +103,23 @@ function dropStaleIntersectionCells(cells: readonly CellView[]): CellView[] {
   });
 }
 
-/** Drops a cell identical in coordinates and value to the one before it. */
+/**
+ * Drops a cell identical in timestamp and value to an earlier cell of the same column (one version
+ * repeated, or a run of versions repeated: A B A B). A column holds one cell per timestamp.
+ */
 function dropRepeatedVersions(cells: readonly CellView[]): CellView[] {
-  return cells.filter((c, i) => {
-    const p = cells[i - 1];
-    return !(
-      p &&
-      p.family === c.family &&
-      p.qualifier === c.qualifier &&
-      p.timestamp === c.timestamp &&
-      p.value === c.value
-    );
+  let column: string | undefined;
+  let seen = new Set<string>();
+  return cells.filter((c) => {
+    const here = `${c.family}\u0000${c.qualifier}`;
+    if (here !== column) {
+      column = here;
+      seen = new Set();
+    }
+    const version = `${c.timestamp}\u0000${c.value}`;
+    if (seen.has(version)) return false;
+    seen.add(version);
+    return true;
   });
 }
 
@@ -160,8 +166,8 @@ export const NORMALIZING_RULES: readonly NormalizingRule[] = [
   {
     id: 'emulator-gc-repeats-versions',
     reason:
-      'after its GC pass the emulator sometimes returns one version twice (same column, timestamp and value); ' +
-      'a column holds at most one cell per timestamp',
+      'after its GC pass the emulator sometimes returns a version, or a run of versions, twice (same column, ' +
+      'timestamp and value); a column holds at most one cell per timestamp',
     sides: 'emulator',
     applies: (op) =>
       op.rpc === 'ReadRows' &&
