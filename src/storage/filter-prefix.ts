@@ -17,13 +17,12 @@
  * `PREFIX_FILTER_BLOCK_PREFIX + prefixRuleName(rule)` (docs/format/sstable.md, "Filter block").
  */
 import { assert } from '../common/assert.js';
+import { FILTER_PREFIX_DELIMITER_BYTES_MAX } from '../common/limits.js';
 
 /** Meta block names of prefix filters begin with this; the rule's name follows. PERSISTED. */
 export const PREFIX_FILTER_BLOCK_PREFIX = 'tabula.filter.bloom.prefix:';
 /** Rule names: `delimited-` and the delimiter in lowercase hex. PERSISTED. */
 const RULE_NAME_PREFIX = 'delimited-';
-/** Longest delimiter a rule may have (a named bound; real delimiters are a byte or two). */
-export const FILTER_PREFIX_DELIMITER_BYTES_MAX = 16;
 
 /** How keys map to their filter prefix: up to and including the first `delimiter`. */
 export interface PrefixRule {
@@ -96,5 +95,9 @@ function prefixSuccessor(p: Uint8Array): Buffer | undefined {
 
 /** Asserts the form of a rule passed in options. */
 export function checkPrefixRule(rule: PrefixRule | undefined): void {
-  if (rule !== undefined) assert(validPrefixRule(rule), 'filter prefix delimiter must be 1..16 bytes');
+  if (rule !== undefined)
+    assert(
+      validPrefixRule(rule),
+      `filter prefix delimiter must be 1..${FILTER_PREFIX_DELIMITER_BYTES_MAX} bytes`,
+    );
 }

@@ -34,6 +34,7 @@
 import { assert } from '../common/assert.js';
 import { asBuffer } from '../common/bytes.js';
 import type { Rand } from '../common/clock.js';
+import { MEMTABLE_FILTER_REHASH_KEYS_MAX } from '../common/limits.js';
 import { type RangeTombstone, SEQUENCE_MAX, TRAILER_BYTES } from './internal-key.js';
 import type { InternalIterator } from './iterator.js';
 
@@ -66,8 +67,6 @@ const FILTER_BLOCK_BYTES = FILTER_BLOCK_WORDS * WORD_BYTES;
 const FILTER_PROBES = 4;
 /** Blocks of a new memtable's filter (4 KiB); it doubles as the memtable fills, up to its size. */
 const FILTER_BLOCKS_INITIAL = 64;
-/** Past this many keys a growing filter jumps to its configured size (bounds one rebuild's work). */
-const FILTER_REHASH_KEYS_MAX = 4096;
 /**
  * Filter bytes per memtable byte: 1/64 gives about 17 bits per key for 100-byte values (a false
  * positive rate well under 1 %) for 1.6 % more memory, which is charged to the memtable.
@@ -311,13 +310,13 @@ export class Memtable {
 
   /**
    * Doubles the filter and adds every key again, so an empty or small memtable holds a small
-   * filter. Once the memtable holds more than FILTER_REHASH_KEYS_MAX keys the filter goes straight
+   * filter. Once the memtable holds more than MEMTABLE_FILTER_REHASH_KEYS_MAX keys the filter goes straight
    * to its configured size instead: a rebuild runs on the event loop, and re-adding the keys of a
    * big memtable at once would stall it (tens of milliseconds for 200,000 keys).
    */
   private growFilter(): void {
     const blocks =
-      this.count > FILTER_REHASH_KEYS_MAX
+      this.count > MEMTABLE_FILTER_REHASH_KEYS_MAX
         ? this.filterBlocksMax
         : Math.min(this.filterBlocksMax, this.filterBlocks * 2);
     this.charged += (blocks - this.filterBlocks) * FILTER_BLOCK_BYTES;

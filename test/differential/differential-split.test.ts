@@ -8,24 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { testSeeds } from '../support/seed.js';
 import { removeDataDir, type ServerProcess, startEmulator, startTabula } from '../support/server-process.js';
 import { BigtableClient } from './bigtable-client.js';
-import {
-  describeDifference,
-  type Endpoint,
-  failureMessage,
-  type RunReport,
-  runSeed,
-} from './differential-runner.js';
-import { printSummary } from './differential-summary.js';
+import type { Endpoint } from './differential-runner.js';
+import { OPERATIONS_MIN, runAndCheck } from './differential-suite.js';
 import { seedTables } from './workload.js';
 
 /** Split threshold of the run: small enough that every seed's main table splits many times. */
 const FORCED_SPLIT_THRESHOLD = '4KiB';
-const SEED_COUNT = 4;
-const OPERATIONS_PER_SEED = 5_000;
-const OPERATIONS_MIN = 20_000;
 const SUITE_TIMEOUT_MS = 900_000;
 
 const servers: ServerProcess[] = [];
@@ -46,14 +36,6 @@ async function start(kind: 'emulator' | 'tabula'): Promise<Endpoint> {
   return endpoint;
 }
 
-function report(reports: RunReport[], title: string): void {
-  for (const r of reports) {
-    console.log(`seed ${r.seed} (replay with TABULA_SEED=${r.seed}): ${r.unexplainedCount} unexplained`);
-    for (const d of r.unexplained) console.log(describeDifference(d));
-  }
-  printSummary(title, reports, (line) => console.log(line));
-}
-
 describe('differential with splitting forced', { timeout: SUITE_TIMEOUT_MS }, () => {
   after(async () => {
     for (const e of endpoints) e.client.close();
@@ -66,17 +48,7 @@ describe('differential with splitting forced', { timeout: SUITE_TIMEOUT_MS }, ()
   it(`with splitting forced (threshold ${FORCED_SPLIT_THRESHOLD}) tabula still agrees on >= ${OPERATIONS_MIN} operations`, async () => {
     const emulator = await start('emulator');
     const tabula = await start('tabula');
-    const seeds = testSeeds(SEED_COUNT);
-    const operations =
-      process.env.TABULA_SEED === undefined ? OPERATIONS_PER_SEED : OPERATIONS_PER_SEED * SEED_COUNT;
-    const reports = await Promise.all(
-      seeds.map((seed) => runSeed({ seed, operations, emulator, candidate: tabula })),
-    );
-    report(reports, 'emulator vs tabula, splitting forced');
-    const total = reports.flatMap((r) => [...r.operationsByRpc.values()]).reduce((a, b) => a + b, 0);
-    assert.ok(total >= OPERATIONS_MIN, `only ${total} operations ran`);
-    const unexplained = reports.reduce((n, r) => n + r.unexplainedCount, 0);
-    assert.equal(unexplained, 0, failureMessage(reports, seeds));
+    const seeds = await runAndCheck(emulator, tabula, 'emulator vs tabula, splitting forced');
     // The run must really have been split: each sample past the first boundary is a tablet edge.
     const samples: number[] = [];
     for (const seed of seeds) {

@@ -12,24 +12,13 @@ import { after, before, describe, it } from 'node:test';
 import { testSeeds } from '../support/seed.js';
 import { removeDataDir, type ServerProcess, startEmulator, startTabula } from '../support/server-process.js';
 import { BigtableClient } from './bigtable-client.js';
-import {
-  describeDifference,
-  type Endpoint,
-  failureMessage,
-  type RunReport,
-  runSeed,
-} from './differential-runner.js';
-import { printSummary } from './differential-summary.js';
+import { type Endpoint, failureMessage, runSeed } from './differential-runner.js';
+import { OPERATIONS_MIN, runAndCheck } from './differential-suite.js';
 import type { OutcomeView } from './outcome-view.js';
 import type { Operation } from './workload.js';
 
 /** Added to the self-check's seed so it never equals a seed of the main run (see below). */
 const SELF_CHECK_SEED_OFFSET = 1;
-/** Seeds per run; they run concurrently on distinct tables. */
-const SEED_COUNT = 4;
-/** Operations per seed: SEED_COUNT × this ≥ 20,000. */
-const OPERATIONS_PER_SEED = 5_000;
-const OPERATIONS_MIN = 20_000;
 /** Operations of the self-check run. */
 const SELF_CHECK_OPERATIONS = 400;
 const SUITE_TIMEOUT_MS = 300_000;
@@ -64,14 +53,6 @@ function tamperOnce(fromIndex: number): {
     return { ...view, rows: [{ key: row?.key ?? '', cells }, ...rest] };
   };
   return { tamper, tampered: () => tampered };
-}
-
-function report(reports: RunReport[], title: string): void {
-  for (const r of reports) {
-    console.log(`seed ${r.seed} (replay with TABULA_SEED=${r.seed}): ${r.unexplainedCount} unexplained`);
-    for (const d of r.unexplained) console.log(describeDifference(d));
-  }
-  printSummary(title, reports, (line) => console.log(line));
 }
 
 describe('differential: Tabula vs the official emulator', { timeout: SUITE_TIMEOUT_MS }, () => {
@@ -117,16 +98,6 @@ describe('differential: Tabula vs the official emulator', { timeout: SUITE_TIMEO
   it(`tabula agrees with the emulator on >= ${OPERATIONS_MIN} operations`, async () => {
     const tabula = await start('tabula');
     endpoints.push(tabula);
-    const seeds = testSeeds(SEED_COUNT);
-    const operations =
-      process.env.TABULA_SEED === undefined ? OPERATIONS_PER_SEED : OPERATIONS_PER_SEED * SEED_COUNT;
-    const reports = await Promise.all(
-      seeds.map((seed) => runSeed({ seed, operations, emulator, candidate: tabula })),
-    );
-    report(reports, 'emulator vs tabula');
-    const total = reports.flatMap((r) => [...r.operationsByRpc.values()]).reduce((a, b) => a + b, 0);
-    assert.ok(total >= OPERATIONS_MIN, `only ${total} operations ran`);
-    const unexplained = reports.reduce((n, r) => n + r.unexplainedCount, 0);
-    assert.equal(unexplained, 0, failureMessage(reports, seeds));
+    await runAndCheck(emulator, tabula, 'emulator vs tabula');
   });
 });

@@ -239,7 +239,7 @@ test('the key filter starts small and grows with the memtable, never losing a ke
   let found = 0;
   for (let j = 0; j < 5_000; j++) if (mem.find(Buffer.from(`absent-${j}`), keys + 1) !== 0) found++;
   assert.equal(found, 0);
-  // About 4.3 MB of entries: past FILTER_REHASH_KEYS_MAX keys the filter took its configured
+  // About 4.3 MB of entries: past MEMTABLE_FILTER_REHASH_KEYS_MAX keys the filter took its configured
   // size, and nothing more is charged for it.
   assert.ok(last >= configured && last < keys * 160 + configured, `charged ${last}`);
 });

@@ -88,6 +88,15 @@ class History {
   readonly errors: unknown[] = [];
 }
 
+/** Engine options of the in-memory runs: tiny memtables, blocks and files, eager compaction. */
+const TINY_ENGINE = {
+  memtableBytes: 8 * 1024,
+  blockBytes: 512,
+  targetFileBytes: 8 * 1024,
+  l0CompactionTrigger: 1,
+  writeStallMsMax: WRITE_STALL_MS,
+};
+
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const describePause = (p: PausePhases) =>
   `drain ${p.drainMs.toFixed(1)} hand-over ${p.handOverMs.toFixed(1)} adopt ${p.adoptMs.toFixed(1)} commit ${p.commitMs.toFixed(1)}`;
@@ -339,14 +348,7 @@ test('no row is lost or duplicated while tablets split and merge under writers a
       const storeRand = new SeededRand(rand.int(0x7fffffff));
       const options = (): TableStoreOptions => ({
         dir: '/data',
-        engine: {
-          vfs,
-          memtableBytes: 8 * 1024,
-          blockBytes: 512,
-          targetFileBytes: 8 * 1024,
-          l0CompactionTrigger: 1,
-          writeStallMsMax: WRITE_STALL_MS,
-        },
+        engine: { vfs, ...TINY_ENGINE },
         splitThresholdBytes: 8 * 1024,
         sampleIntervalBytes: 4 * 1024,
         autoSplit: true,
@@ -410,14 +412,7 @@ test('read-modify-write and check-and-mutate stay exact while their tablet split
       const vfs = new MemVfs();
       const store = await openTableStore({
         dir: '/data',
-        engine: {
-          vfs,
-          memtableBytes: 8 * 1024,
-          blockBytes: 512,
-          targetFileBytes: 8 * 1024,
-          l0CompactionTrigger: 1,
-          writeStallMsMax: WRITE_STALL_MS,
-        },
+        engine: { vfs, ...TINY_ENGINE },
         splitThresholdBytes: 4 * 1024,
         autoSplit: true,
         rand: new SeededRand(rand.int(0x7fffffff)),
