@@ -10,6 +10,7 @@
  * edit; the manifest store itself is fail-stop, so after a write error later edits reject too).
  */
 import { PARANOID } from '../common/assert.js';
+import { ErrorCode, hasCode } from '../common/errors.js';
 import * as limits from '../common/limits.js';
 import type { EngineState } from './engine-state.js';
 import { ManifestStore } from './manifest-store.js';
@@ -44,7 +45,11 @@ export class ManifestLog {
       for (const { file } of edit.addedFiles) await state.tables.open(file);
       const next = state.version.apply(edit);
       if (PARANOID) next.checkInvariants();
-      if (this.manifest.size > limits.MANIFEST_BYTES_MAX) {
+      // A manifest whose append failed for lack of space is never appended to again (its tail may
+      // be torn): once space returns, the edit goes into a fresh manifest holding the whole state.
+      const full =
+        this.manifest.failure !== undefined && hasCode(this.manifest.failure, ErrorCode.ResourceExhausted);
+      if (full || this.manifest.size > limits.MANIFEST_BYTES_MAX) {
         const previous = this.manifest;
         this.manifest = await ManifestStore.create(state.opts.vfs, state.opts.dir, state.nextFileNumber++, {
           ...snapshotEdit(next),
