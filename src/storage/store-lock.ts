@@ -1,56 +1,76 @@
 /**
- * Keeps two openers off one store directory. Within a process, a registry of open directories;
- * across processes on a real disk, a `LOCK` file holding the owner's pid — a lock left by a dead
- * process (after kill -9) is taken over, one held by a live process is refused.
+ * Keeps two openers off one store directory, and numbers the openings.
+ *
+ * Two layers:
+ * - Within a process, a registry of the directories open on each `Vfs` (this is the whole lock on
+ *   the in-memory `MemVfs`, which lives in one process).
+ * - Across processes on a real disk (`RealVfs`), an OS advisory lock on `LOCK` plus an owner epoch
+ *   persisted in the directory (store-lock-disk.ts, which explains why a pid in a file was not
+ *   enough: zombies, pid reuse, and a check-then-write race).
+ *
+ * The owner epoch is 1 at a directory's first opening and grows by one at each later one, durably
+ * on a real disk (in memory, for the life of the `MemVfs`). It is the fencing token a later commit
+ * point can check: a holder whose epoch is no longer the largest has lost the store.
+ *
+ * Concurrency: `acquire` registers the directory before its first await, so two concurrent
+ * acquisitions in one process cannot both pass the registry. Invariant: a directory is in the
+ * registry exactly while a `StoreLock` for it is held (or being acquired).
  */
-import { ErrorCode, errors, hasCode } from '../common/errors.js';
+import { errors } from '../common/errors.js';
 import { RealVfs } from './real-vfs.js';
-import { joinPath, type Vfs } from './vfs.js';
+import { DiskStoreLock } from './store-lock-disk.js';
+import type { Vfs } from './vfs.js';
 
-const LOCK_FILE_NAME = 'LOCK';
 const openInProcess = new WeakMap<Vfs, Set<string>>();
+/** Epochs of directories on stores that are not on a real disk. */
+const memoryEpochs = new WeakMap<Vfs, Map<string, number>>();
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function nextMemoryEpoch(vfs: Vfs, dir: string): number {
+  const epochs = memoryEpochs.get(vfs) ?? new Map<string, number>();
+  memoryEpochs.set(vfs, epochs);
+  const epoch = (epochs.get(dir) ?? 0) + 1;
+  epochs.set(dir, epoch);
+  return epoch;
 }
 
 /** A held lock on a store directory. */
 export class StoreLock {
+  private released = false;
+
   private constructor(
     private readonly vfs: Vfs,
-    private readonly dir: string,
+    /** The locked directory. */
+    readonly dir: string,
+    /** The owner epoch of this opening: larger than that of every earlier opening of `dir`. */
+    readonly epoch: number,
+    private readonly disk: DiskStoreLock | undefined,
   ) {}
 
-  /** Takes the lock or fails with FAILED_PRECONDITION. */
+  /** Takes the lock or fails with FAILED_PRECONDITION naming the directory. */
   static async acquire(vfs: Vfs, dir: string): Promise<StoreLock> {
     const held = openInProcess.get(vfs) ?? new Set<string>();
     openInProcess.set(vfs, held);
     if (held.has(dir)) throw errors.failedPrecondition('store is already open in this process', { dir });
-    if (vfs instanceof RealVfs) {
-      const path = joinPath(dir, LOCK_FILE_NAME);
-      try {
-        const pid = Number((await vfs.readFile(path)).toString('utf8').trim());
-        if (pid !== process.pid && Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
-          throw errors.failedPrecondition('store is open by another process', { dir, pid });
-        }
-      } catch (err) {
-        if (!hasCode(err, ErrorCode.NotFound)) throw err;
-      }
-      const f = await vfs.createWritable(path);
-      await f.append(Buffer.from(`${process.pid}\n`));
-      await f.close();
-    }
     held.add(dir);
-    return new StoreLock(vfs, dir);
+    try {
+      if (!(vfs instanceof RealVfs)) return new StoreLock(vfs, dir, nextMemoryEpoch(vfs, dir), undefined);
+      await vfs.mkdirp(dir);
+      const disk = await DiskStoreLock.acquire(dir);
+      return new StoreLock(vfs, dir, disk.epoch, disk);
+    } catch (err) {
+      held.delete(dir);
+      throw err;
+    }
   }
 
+  /** Releases the lock. Idempotent. */
   async release(): Promise<void> {
-    openInProcess.get(this.vfs)?.delete(this.dir);
-    if (this.vfs instanceof RealVfs) await this.vfs.remove(joinPath(this.dir, LOCK_FILE_NAME));
+    if (this.released) return;
+    this.released = true;
+    try {
+      this.disk?.release();
+    } finally {
+      openInProcess.get(this.vfs)?.delete(this.dir);
+    }
   }
 }
