@@ -17,10 +17,22 @@
  * they are leases; a client cut off from the server past the lease (NFSv4: 90 s by default) loses
  * the lock while its process still runs. That is what the epoch is for: each acquisition takes a
  * strictly larger number, durably, so a commit point can refuse a holder whose epoch is stale.
+ * Being a POSIX lock on NFS, it is also dropped when the holder closes ANY descriptor of `LOCK`,
+ * so nothing in the holding process but this file opens it.
+ *
+ * Weighed and set aside: a Unix-domain socket bound in the directory as a liveness probe, with an
+ * exclusive `link()` of an epoch file for the takeover. A socket file on a shared directory proves
+ * nothing to another machine (the socket lives in the binding host's kernel); a stale socket must
+ * be unlinked and rebound, a window two starters can both pass, which the `link()` step must then
+ * close; and `sun_path` holds 108 bytes, to which Node 20 silently truncates longer paths (a
+ * 130-byte path bound a socket under its first 108 bytes, measured), while data directories can
+ * be deeper. An addon of our own for Linux OFD locks (`F_OFD_SETLK`) would need a native build
+ * of this project; `fs-ext` builds from source like `re2` already does, and flock gives the same
+ * per-open-file semantics locally.
  *
  * Sequence of an acquisition (each step's crash leaves a store the next opener takes):
- *   1. open `LOCK` (created if absent, never truncated, never removed: unlinking a lock file lets
- *      a waiter lock the old inode while a newcomer locks a new one);
+ *   1. open `LOCK` (created if absent, not truncated before it is locked, never removed:
+ *      unlinking a lock file lets a waiter lock the old inode while a newcomer locks a new one);
  *   2. `flock(LOCK_EX|LOCK_NB)`; EAGAIN → FAILED_PRECONDITION naming the directory;
  *   3. epoch = 1 + the largest `LOCK-EPOCH-<n>` present; create that file with O_CREAT|O_EXCL
  *      (EEXIST: someone else holds the store despite the lock: refused), write who took it, fsync
@@ -153,5 +165,31 @@ export class DiskStoreLock {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+/**
+ * Whether a live process holds the lock of `dir` right now (for tools such as fsck): tries the
+ * lock without creating anything and drops it at once. A directory without `LOCK` is not held.
+ * Not for the holding process itself: on NFS, where flock is a POSIX lock, closing any descriptor
+ * of `LOCK` drops the whole process's lock.
+ */
+export function isStoreLockHeld(dir: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(joinPath(dir, LOCK_FILE_NAME), 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw fromFsError(err, 'open', joinPath(dir, LOCK_FILE_NAME));
+  }
+  try {
+    fsExt.flockSync(fd, 'exnb');
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return true;
+    throw fromFsError(err, 'flock', joinPath(dir, LOCK_FILE_NAME));
+  } finally {
+    closeSync(fd);
   }
 }

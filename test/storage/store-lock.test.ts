@@ -14,7 +14,7 @@ import { ErrorCode, hasCode } from '../../src/common/errors.js';
 import { MemVfs } from '../../src/storage/mem-vfs.js';
 import { RealVfs } from '../../src/storage/real-vfs.js';
 import { StoreLock } from '../../src/storage/store-lock.js';
-import { largestEpoch } from '../../src/storage/store-lock-disk.js';
+import { isStoreLockHeld, largestEpoch } from '../../src/storage/store-lock-disk.js';
 
 const CHILD_PATH = join(dirname(fileURLToPath(import.meta.url)), 'store-lock-child.js');
 const RACE_ROUNDS = 10;
@@ -95,6 +95,22 @@ test('a LOCK naming a live pid decides nothing', async () => {
     const lock = await StoreLock.acquire(new RealVfs(), dir);
     assert.equal(lock.epoch, 1);
     await lock.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('isStoreLockHeld sees a holder and nothing else', async () => {
+  const dir = tempDir();
+  try {
+    assert.equal(isStoreLockHeld(dir), false, 'no LOCK file');
+    const lock = await StoreLock.acquire(new RealVfs(), dir);
+    assert.equal(isStoreLockHeld(dir), true);
+    await lock.release();
+    assert.equal(isStoreLockHeld(dir), false);
+    const again = await StoreLock.acquire(new RealVfs(), dir);
+    assert.equal(again.epoch, 2, 'the probe took no epoch');
+    await again.release();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
