@@ -17,8 +17,8 @@ import { StoreLock } from '../../src/storage/store-lock.js';
 import { isStoreLockHeld, largestEpoch } from '../../src/storage/store-lock-disk.js';
 
 const CHILD_PATH = join(dirname(fileURLToPath(import.meta.url)), 'store-lock-child.js');
-const RACE_ROUNDS = 10;
-const RACERS = 4;
+const RACE_ROUNDS = 8;
+const RACERS = 3;
 /** Once every racer is loaded, they start together this long after (time to read the instant). */
 const RACE_START_DELAY_MS = 100;
 const RACE_TIMEOUT_MS = 60_000;
