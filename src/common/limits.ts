@@ -278,7 +278,7 @@ export const COORD_WATCH_HISTORY_EVENTS_MAX = 10_000;
 /** Value bytes the embedded driver keeps in its watch history; older events are dropped first. */
 export const COORD_WATCH_HISTORY_BYTES_MAX = 16 * 1024 * 1024;
 /** Deadline of one etcd unary call (get, put, txn, lease grant/revoke). */
-export const ETCD_CALL_TIMEOUT_MS = 5_000;
+export const ETCD_CALL_TIMEOUT_MS = 3_000;
 /** Time an etcd watch may spend re-establishing its stream before it is reported broken. */
 export const ETCD_WATCH_RESUME_MS_MAX = 10_000;
 /** Pause between two attempts to re-establish a broken etcd watch stream. */

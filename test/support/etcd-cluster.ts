@@ -82,9 +82,14 @@ export class EtcdCluster {
     return this.members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
   }
 
-  /** A coordination URL for this cluster under namespace `prefix`. */
-  url(prefix: string): string {
-    return `etcd://${this.endpoints}/${prefix}`;
+  /**
+   * A coordination URL for this cluster under namespace `prefix`, listing member `firstIndex`
+   * first (the client connects to the first reachable endpoint).
+   */
+  url(prefix: string, firstIndex = 0): string {
+    const order = [firstIndex, ...this.members.keys()].filter((i, at, all) => all.indexOf(i) === at);
+    const endpoints = order.map((i) => `127.0.0.1:${this.members[i]!.clientPort}`).join(',');
+    return `etcd://${endpoints}/${prefix}`;
   }
 
   /** Index of the current leader among live members (asks each live member in turn). */
