@@ -55,6 +55,7 @@ function etcdFixture(cluster: () => EtcdCluster): ContractFixture {
     },
     pauseServer: cluster().members.length === 1 ? () => cluster().pause(0) : undefined,
     resumeServer: cluster().members.length === 1 ? () => cluster().resume(0) : undefined,
+    killServer: cluster().members.length === 1 ? () => cluster().kill(0) : undefined,
     killLeader:
       cluster().members.length > 1 ? async () => cluster().kill(await cluster().leaderIndex()) : undefined,
   };

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Clock } from '../../src/common/clock.js';
 import { ErrorCode, hasCode } from '../../src/common/errors.js';
+import { ETCD_WATCH_RESUME_MS_MAX } from '../../src/common/limits.js';
 import type { Coordination, WatchEvent } from '../../src/coord/coordination.js';
 
 /** `systemClock` plus an offset a test can push forward (a local clock running ahead). */
@@ -33,8 +34,10 @@ export interface ContractFixture {
   /** Freezes the (single) server so no keepalive is answered, and thaws it. */
   pauseServer?(): void;
   resumeServer?(): void;
-  /** Kills the leader of a multi-member cluster (and says how long re-election may take). */
+  /** Kills the leader of a multi-member cluster. */
   killLeader?(): Promise<void>;
+  /** Kills the (single) server for good; registered last, since nothing works after it. */
+  killServer?(): Promise<void>;
 }
 
 let spaceCounter = 0;
@@ -69,6 +72,14 @@ const summary = (events: WatchEvent[]) =>
 
 /** Registers the contract tests for one driver. */
 export function coordinationContract(driver: string, fixture: () => ContractFixture): void {
+  keyContract(driver, fixture);
+  watchContract(driver, fixture);
+  sessionAndLockContract(driver, fixture);
+  faultContract(driver, fixture);
+}
+
+/** Compare-and-set and transactions. */
+function keyContract(driver: string, fixture: () => ContractFixture): void {
   test(`${driver}: compare-and-set by version, no ABA across delete and re-create`, async () => {
     const coord = await fixture().open(nextSpace());
     try {
@@ -143,7 +154,10 @@ export function coordinationContract(driver: string, fixture: () => ContractFixt
       await coord.close();
     }
   });
+}
 
+/** Watch order, resume from a revision, compaction. */
+function watchContract(driver: string, fixture: () => ContractFixture): void {
   test(`${driver}: watches deliver in commit order and resume from a revision with no gap or duplicate`, async () => {
     const coord = await fixture().open(nextSpace());
     try {
@@ -199,7 +213,10 @@ export function coordinationContract(driver: string, fixture: () => ContractFixt
       await coord.close();
     }
   });
+}
 
+/** Sessions, ephemeral keys and lock epochs. */
+function sessionAndLockContract(driver: string, fixture: () => ContractFixture): void {
   test(`${driver}: ephemeral keys vanish when their session closes or expires on the local clock`, async () => {
     const clock = new OffsetClock();
     const coord = await fixture().open(nextSpace(), clock);
@@ -269,7 +286,12 @@ export function coordinationContract(driver: string, fixture: () => ContractFixt
       assert.equal(await coord.acquireLock('master', 'b', 5_000), undefined, 'held by another owner');
       const regrant = await coord.acquireLock('master', 'a', 5_000);
       epochs.push(regrant!.epoch);
-      assert.equal(first!.isValid() && (await first!.renew()), false, 'a superseded lease is invalid');
+      assert.equal(
+        first!.isValid(),
+        false,
+        'a lease superseded through the same instance is invalid at once',
+      );
+      assert.equal(await first!.renew(), false);
       assert.equal(await regrant!.renew(), true);
       await regrant!.release();
       assert.equal(regrant!.isValid(), false);
@@ -285,7 +307,10 @@ export function coordinationContract(driver: string, fixture: () => ContractFixt
       await coord.close();
     }
   });
+}
 
+/** Faults: a paused server, a killed leader, a server gone for good. */
+function faultContract(driver: string, fixture: () => ContractFixture): void {
   const f = fixture;
   test(`${driver}: a session turns invalid on the local clock when its server stops answering`, async (t) => {
     if (!f().pauseServer) {
@@ -353,6 +378,33 @@ export function coordinationContract(driver: string, fixture: () => ContractFixt
       assert.deepEqual(summary(w.events), [`l/before=1@${before}`, `l/after=2@${after}`]);
       assert.deepEqual(w.broken, []);
       await session.close();
+    } finally {
+      await coord.close();
+    }
+  });
+
+  test(`${driver}: a watch whose server is gone for good reports onBroken`, async (t) => {
+    if (!f().killServer) {
+      t.diagnostic('not applicable: this fixture cannot kill its server');
+      return;
+    }
+    const coord = await f().open(nextSpace());
+    try {
+      const w = collector();
+      const { revision } = await coord.listWithRevision('g/');
+      coord.watch('g/', w.listener, { fromRevision: revision + 1, onBroken: (r) => w.broken.push(r) });
+      const v = await coord.put('g/1', buf('x'));
+      await eventually('the event', 5_000, () => w.events.length === 1);
+      await f().killServer!();
+      const brokenMs = await eventually(
+        'onBroken',
+        ETCD_WATCH_RESUME_MS_MAX + 5_000,
+        () => w.broken.length > 0,
+      );
+      t.diagnostic(`onBroken ${brokenMs} ms after the server died: ${w.broken[0]}`);
+      assert.match(w.broken[0]!, /lost/);
+      assert.deepEqual(summary(w.events), [`g/1=x@${v}`]);
+      await assert.rejects(coord.get('g/1'), isCode(ErrorCode.Unavailable));
     } finally {
       await coord.close();
     }

@@ -17,7 +17,12 @@
 import type { Clock } from '../../common/clock.js';
 import { systemClock } from '../../common/clock.js';
 import { ErrorCode, errors, hasCode } from '../../common/errors.js';
-import { COORD_KEYS_MAX, COORD_SESSIONS_MAX, COORD_WATCHERS_MAX } from '../../common/limits.js';
+import {
+  COORD_KEYS_MAX,
+  COORD_LOCKS_MAX,
+  COORD_SESSIONS_MAX,
+  COORD_WATCHERS_MAX,
+} from '../../common/limits.js';
 import type {
   Coordination,
   CoordinationEntry,
@@ -48,7 +53,7 @@ import { SessionKeeper } from '../session-keeper.js';
 import { checkTxnRequest } from '../txn-input.js';
 import { EtcdClient, type EtcdHeader, type EtcdKeyValue } from './etcd-client.js';
 import { EtcdKeySpace, leaseSecondsOf, revisionOf } from './etcd-keys.js';
-import { acquireEtcdLock } from './etcd-locks.js';
+import { acquireEtcdLock, type EtcdLease } from './etcd-locks.js';
 import type { EtcdTarget } from './etcd-url.js';
 import { EtcdWatch } from './etcd-watch.js';
 
@@ -73,6 +78,8 @@ export class EtcdCoordination implements Coordination {
   private readonly keys: EtcdKeySpace;
   private readonly sessions = new Map<string, SessionKeeper>();
   private readonly watches = new Set<EtcdWatch>();
+  /** The latest lease granted through this instance, by lock name. */
+  private readonly leases = new Map<string, EtcdLease>();
   private closePromise: Promise<void> | undefined;
 
   constructor(
@@ -196,12 +203,21 @@ export class EtcdCoordination implements Coordination {
   async acquireLock(name: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
     this.checkUsable();
     checkLockRequest(name, owner, ttlMs);
-    return acquireEtcdLock(this.client, this.keys, this.clock, { name, owner, ttlMs });
+    const lease = await acquireEtcdLock(this.client, this.keys, this.clock, { name, owner, ttlMs });
+    if (!lease) return undefined;
+    this.leases.get(name)?.supersede();
+    if (this.leases.size >= COORD_LOCKS_MAX) {
+      for (const [held, old] of this.leases) if (!old.isValid()) this.leases.delete(held);
+    }
+    this.leases.set(name, lease);
+    return lease;
   }
 
   close(): Promise<void> {
     this.closePromise ??= (async () => {
       for (const watch of [...this.watches]) watch.stop();
+      for (const lease of this.leases.values()) lease.supersede();
+      this.leases.clear();
       // Closing revokes each session's lease, so its ephemeral keys go now rather than at expiry.
       await Promise.all([...this.sessions.values()].map((session) => session.close().catch(() => {})));
       this.client.close();

@@ -9,8 +9,10 @@
  *
  * Validity is decided on the local clock (coordination.ts): a lease is valid until the send time of
  * the request that last refreshed it (the grant, or a renewal's keepalive) + ttl − safety margin;
- * a renewal also checks that the lock key still carries this grant's epoch. A superseded holder in
- * another process learns it at its next renewal (or is fenced by the epoch at its commit point).
+ * a renewal also checks that the lock key still carries this grant's epoch. A lease superseded by
+ * a grant through the same instance is invalid at once (the instance supersedes it); a superseded
+ * holder in another process learns it at its next renewal (or is fenced by the epoch at its commit
+ * point).
  *
  * Concurrency: leases are independent; one lease's renew/release may race harmlessly (a release
  * wins: it is final). A renewal that gets no answer rejects with UNAVAILABLE and changes nothing.
@@ -33,7 +35,7 @@ export async function acquireEtcdLock(
   keys: EtcdKeySpace,
   clock: Clock,
   request: { name: string; owner: string; ttlMs: number },
-): Promise<Lease | undefined> {
+): Promise<EtcdLease | undefined> {
   const lockKey = keys.lockKey(request.name);
   const sentAtMs = clock.monotonicMs();
   const grant = await client.leaseCall<{ ID: string }>('LeaseGrant', { TTL: leaseSecondsOf(request.ttlMs) });
@@ -77,7 +79,7 @@ async function revokeQuietly(client: EtcdClient, leaseId: string): Promise<void>
 }
 
 /** A granted lock; see the file comment for validity. */
-class EtcdLease implements Lease {
+export class EtcdLease implements Lease {
   readonly name: string;
   readonly owner: string;
   readonly epoch: number;
@@ -121,6 +123,11 @@ class EtcdLease implements Lease {
     if (!this.isValid()) return false;
     this.deadlineMs = Math.max(this.deadlineMs, sentAtMs + this.validForMs());
     return true;
+  }
+
+  /** Ends validity at once: a newer grant of this lock in this process replaced it, or it closed. */
+  supersede(): void {
+    this.ended = true;
   }
 
   async release(): Promise<void> {
