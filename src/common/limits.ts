@@ -287,6 +287,8 @@ export const ETCD_WATCH_RETRY_MS = 200;
 export const ETCD_KEY_PREFIX_BYTES_MAX = 256;
 /** Most endpoints in an etcd coordination URL. */
 export const ETCD_ENDPOINTS_MAX = 16;
+/** Largest etcd answer accepted (a full `list` stays below twice COORD_STATE_BYTES_MAX). */
+export const ETCD_RECEIVE_MESSAGE_BYTES_MAX = 2 * COORD_STATE_BYTES_MAX + 1024 * 1024;
 /** Interval of gRPC keepalive pings to etcd, so a dead connection is noticed without traffic. */
 export const ETCD_GRPC_KEEPALIVE_MS = 10_000;
 /** Time a gRPC keepalive ping to etcd may go unanswered before the connection is dropped. */

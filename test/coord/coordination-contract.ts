@@ -186,6 +186,16 @@ function watchContract(driver: string, fixture: () => ContractFixture): void {
       await eventually('live tail', 5_000, () => live.events.length >= written.length);
       assert.deepEqual(summary(resumed.events), written.slice(2));
       assert.deepEqual(summary(live.events), written);
+      // A start revision in the future delivers nothing below it.
+      const future = collector();
+      const stopFuture = coord.watch('w/', future.listener, { fromRevision: vLast + 2 });
+      await coord.put('w/skipped', buf('s'));
+      const vSeen = await coord.put('w/seen', buf('t'));
+      written.push(`w/skipped=s@${vLast + 1}`, `w/seen=t@${vSeen}`);
+      await eventually('future watch', 5_000, () => future.events.length >= 1);
+      assert.deepEqual(summary(future.events), [`w/seen=t@${vSeen}`]);
+      await eventually('live tail', 5_000, () => live.events.length >= written.length);
+      stopFuture();
       stopLive();
       stopResumed();
       await coord.put('w/after', buf('x'));

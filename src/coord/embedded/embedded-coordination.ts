@@ -217,7 +217,7 @@ export class EmbeddedCoordination implements Coordination {
     const { fromRevision, onBroken } = options;
     if (fromRevision === undefined) return this.watchers.add(prefix, listener, undefined, onBroken);
     const replay = this.history.since(fromRevision);
-    if (replay) return this.watchers.add(prefix, listener, replay, onBroken);
+    if (replay) return this.watchers.add(prefix, listener, replay, onBroken, fromRevision);
     const reason = `revision ${fromRevision} is compacted (oldest kept: ${this.history.oldestRevision})`;
     if (onBroken) queueMicrotask(() => onBroken(reason));
     return () => {};

@@ -26,6 +26,8 @@ interface Watcher {
   readonly prefix: string;
   readonly listener: WatchListener;
   readonly onBroken: ((reason: string) => void) | undefined;
+  /** Events below this revision are not delivered (a start revision in the future). */
+  readonly fromRevision: number;
   /** Events waiting for the replay microtask (replay first, then live ones), or `undefined`. */
   pending: HistoryEvent[] | undefined;
 }
@@ -48,11 +50,12 @@ export class WatcherSet {
     listener: WatchListener,
     replay: HistoryEvent[] | undefined,
     onBroken?: (reason: string) => void,
+    fromRevision = 0,
   ): Unsubscribe {
     if (this.watchers.size >= COORD_WATCHERS_MAX) {
       throw errors.resourceExhausted('too many coordination watchers', { max: COORD_WATCHERS_MAX });
     }
-    const watcher: Watcher = { prefix, listener, onBroken, pending: undefined };
+    const watcher: Watcher = { prefix, listener, onBroken, fromRevision, pending: undefined };
     this.watchers.add(watcher);
     if (replay) {
       watcher.pending = replay.filter((event) => event.key.startsWith(prefix));
@@ -67,6 +70,7 @@ export class WatcherSet {
   dispatch(key: string, value: Buffer | undefined, version: number): void {
     for (const watcher of [...this.watchers]) {
       if (!key.startsWith(watcher.prefix) || !this.watchers.has(watcher)) continue;
+      if (version < watcher.fromRevision) continue;
       if (watcher.pending) watcher.pending.push({ key, value, version });
       else deliver(watcher, { key, value, version });
     }

@@ -24,6 +24,7 @@ import {
   ETCD_CALL_TIMEOUT_MS,
   ETCD_GRPC_KEEPALIVE_MS,
   ETCD_GRPC_KEEPALIVE_TIMEOUT_MS,
+  ETCD_RECEIVE_MESSAGE_BYTES_MAX,
 } from '../../common/limits.js';
 import { etcdCredentials, etcdPackage } from './etcd-proto.js';
 
@@ -89,6 +90,7 @@ export class EtcdClient {
       'grpc.keepalive_time_ms': ETCD_GRPC_KEEPALIVE_MS,
       'grpc.keepalive_timeout_ms': ETCD_GRPC_KEEPALIVE_TIMEOUT_MS,
       'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': ETCD_RECEIVE_MESSAGE_BYTES_MAX,
       'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ pick_first: {} }] }),
     };
     const KV = pkg.KV as ServiceClientConstructor;
