@@ -144,12 +144,20 @@ export class EtcdClient {
     });
   }
 
-  /** Opens a watch stream (the caller handles its events and errors). */
+  /**
+   * Opens a watch stream (the caller handles its events and errors). It asks etcd to end the stream
+   * when the member loses its leader (etcd's `hasleader` metadata), so a watch on a partitioned
+   * member fails and resumes elsewhere instead of going silent.
+   */
   openWatchStream(): ClientDuplexStream<object, object> {
     this.checkOpen('Watch');
-    const method = (this.watchClient as unknown as Record<string, () => ClientDuplexStream<object, object>>)
-      .Watch!;
-    return method.call(this.watchClient);
+    const metadata = new Metadata();
+    metadata.set('hasleader', 'true');
+    const watch = this.watchClient as unknown as Record<
+      string,
+      (m: Metadata) => ClientDuplexStream<object, object>
+    >;
+    return watch.Watch!.call(this.watchClient, metadata);
   }
 
   /** Closes the channel; calls in flight fail with UNAVAILABLE. */
