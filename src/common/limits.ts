@@ -257,3 +257,39 @@ export const COORD_LEASE_TTL_MS_MAX = 10 * 60 * 1000;
 export const COORD_WATCHERS_MAX = 1_000;
 /** Most changes queued behind the one being persisted before new ones are refused. */
 export const COORD_PENDING_MUTATIONS_MAX = 10_000;
+
+// ---- Coordination sessions, transactions, watch history, etcd driver (src/coord) ----------------
+
+/** A session sends a keepalive every ttl × this (three tries before the deadline at the default). */
+export const COORD_SESSION_KEEPALIVE_FRACTION = 1 / 4;
+/**
+ * A session stops being valid this fraction of its TTL before (send time of the last answered
+ * keepalive) + ttl, covering clock-rate differences between this host and the coordination server.
+ */
+export const COORD_SESSION_SAFETY_MARGIN_FRACTION = 1 / 10;
+/** Shortest session TTL (etcd grants leases in whole seconds and has a minimum of its own). */
+export const COORD_SESSION_TTL_MS_MIN = 1_000;
+/** Most sessions open at once on one coordination instance. */
+export const COORD_SESSIONS_MAX = 1_000;
+/** Most compares plus operations in one coordination txn (etcd's default `--max-txn-ops` is 128). */
+export const COORD_TXN_OPS_MAX = 128;
+/** Events the embedded driver keeps for watches resuming from a revision. */
+export const COORD_WATCH_HISTORY_EVENTS_MAX = 10_000;
+/** Value bytes the embedded driver keeps in its watch history; older events are dropped first. */
+export const COORD_WATCH_HISTORY_BYTES_MAX = 16 * 1024 * 1024;
+/** Deadline of one etcd unary call (get, put, txn, lease grant/revoke). */
+export const ETCD_CALL_TIMEOUT_MS = 3_000;
+/** Time an etcd watch may spend re-establishing its stream before it is reported broken. */
+export const ETCD_WATCH_RESUME_MS_MAX = 10_000;
+/** Pause between two attempts to re-establish a broken etcd watch stream. */
+export const ETCD_WATCH_RETRY_MS = 200;
+/** Longest key prefix (cluster namespace) of an etcd coordination URL, in UTF-8 bytes. */
+export const ETCD_KEY_PREFIX_BYTES_MAX = 256;
+/** Most endpoints in an etcd coordination URL. */
+export const ETCD_ENDPOINTS_MAX = 16;
+/** Largest etcd answer accepted (a full `list` stays below twice COORD_STATE_BYTES_MAX). */
+export const ETCD_RECEIVE_MESSAGE_BYTES_MAX = 2 * COORD_STATE_BYTES_MAX + 1024 * 1024;
+/** Interval of gRPC keepalive pings to etcd, so a dead connection is noticed without traffic. */
+export const ETCD_GRPC_KEEPALIVE_MS = 10_000;
+/** Time a gRPC keepalive ping to etcd may go unanswered before the connection is dropped. */
+export const ETCD_GRPC_KEEPALIVE_TIMEOUT_MS = 5_000;

@@ -8,17 +8,25 @@
  * a single commit order; each change is durable before its promise resolves and before any watcher
  * hears of it. The registry is process-wide and filled at module load.
  *
- * Invariants every driver keeps (test/coord/ asserts them for `embedded`):
- * - A key's version is the store-wide revision of its last change: every change takes a revision
- *   larger than all before it, and a revision is never reused, even after a delete and re-create.
- *   So versions are never 0 and a compare-and-set can never be fooled by a delete/re-create (ABA).
- * - Watch events reach each listener in commit order (strictly increasing `version`).
+ * Invariants every driver keeps (test/coord/coordination-contract.ts asserts them for every driver):
+ * - A key's version is the store-wide revision of its last change: every change (a put, a delete,
+ *   or a whole `txn`) takes a revision larger than all before it, shared by all keys it touches,
+ *   and a revision is never reused, even after a delete and re-create. So versions are never 0 and
+ *   a compare-and-set can never be fooled by a delete/re-create (ABA).
+ * - Watch events reach each listener in commit order (non-decreasing `version`; events of one txn
+ *   share its revision), with no gap and no duplicate, including across a `fromRevision` resume.
  * - A lock has at most one valid lease at a time; each grant of a lock has a fencing `epoch`
  *   larger than every epoch granted before it for that lock, across restarts.
+ * - Local-clock leases: a `Session` (and a lock `Lease`) is valid only until
+ *   (send time of its last answered keepalive) + ttl − safety margin, measured on the caller's
+ *   monotonic clock, never by waiting for the server to say it is gone. The server counts its TTL
+ *   from when the keepalive arrived, which is later, so the holder stops trusting its session no
+ *   later than the server drops it. Once invalid, a session never becomes valid again.
  */
 import type { Clock } from '../common/clock.js';
 import { errors } from '../common/errors.js';
 import type { Vfs } from '../storage/vfs.js';
+import type { CoordinationTimers } from './coordination-timers.js';
 
 /** The current value of a key and the revision that wrote it. */
 export interface VersionedValue {
@@ -41,6 +49,12 @@ export interface PutOptions {
    * not exist. A mismatch fails with FAILED_PRECONDITION and changes nothing.
    */
   expectedVersion?: number;
+  /**
+   * Makes the key ephemeral: it is deleted (with a watch event) when `session` expires or closes.
+   * The session must come from the same coordination instance and be valid, else
+   * FAILED_PRECONDITION. A later put without a session makes the key permanent again.
+   */
+  session?: Session;
 }
 
 /** Options of `Coordination.delete`. */
@@ -60,6 +74,82 @@ export interface WatchEvent {
   readonly value: Buffer | undefined;
   /** Revision of this change: for a put the key's new version, for a delete the delete's revision. */
   readonly version: number;
+}
+
+/** Options of `Coordination.watch`. */
+export interface WatchOptions {
+  /**
+   * Deliver every change with revision ≥ this first (from the store's history), then live ones,
+   * in commit order with no gap. `listWithRevision` at revision R then a watch from R + 1 follows a
+   * prefix with no gap and no duplicate. A revision older than the history kept (compacted) calls
+   * `onBroken` instead. Without it, the watch starts when the driver registers it.
+   */
+  fromRevision?: number;
+  /**
+   * Called once when the watch ends without being unsubscribed: its start revision was compacted,
+   * or the connection to the service was lost and the watch could not resume, or the instance
+   * failed. No event is delivered after it. The caller re-lists and watches again.
+   */
+  onBroken?: (reason: string) => void;
+}
+
+/** A `list` answer together with the store revision it was read at. */
+export interface ListResult {
+  /** Keys with the prefix, ascending by UTF-8 bytes. */
+  readonly entries: CoordinationEntry[];
+  /** Store-wide revision of the snapshot: every change up to it is reflected, none after. */
+  readonly revision: number;
+}
+
+/** One compare of a `txn`: the key's current version must equal `version` (0: the key is absent). */
+export interface TxnCompare {
+  readonly key: string;
+  readonly version: number;
+}
+
+/** One write of a `txn`. A txn may not touch the same key twice (INVALID_ARGUMENT). */
+export type TxnOp =
+  | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array; readonly session?: Session }
+  | { readonly type: 'delete'; readonly key: string };
+
+/** A multi-key transaction: if every compare holds, apply `success`, else `failure`, atomically. */
+export interface TxnRequest {
+  readonly compares: readonly TxnCompare[];
+  readonly success: readonly TxnOp[];
+  readonly failure?: readonly TxnOp[];
+}
+
+/** Outcome of a `txn`. */
+export interface TxnResult {
+  /** Whether every compare held (and `success` was applied). */
+  readonly succeeded: boolean;
+  /** Store revision after the txn: its own if it changed anything, else the revision it read at. */
+  readonly revision: number;
+}
+
+/**
+ * A liveness session: ephemeral keys put with it live as long as it does. The driver keeps it
+ * alive in the background (a keepalive every ttl × `COORD_SESSION_KEEPALIVE_FRACTION`); if the
+ * keepalives fail past its local deadline it is invalid for good and `onExpired` fires.
+ */
+export interface Session {
+  /** Driver-chosen identifier (for logs and for keys naming their owner). */
+  readonly id: string;
+  /** The time to live each answered keepalive grants. */
+  readonly ttlMs: number;
+  /**
+   * Whether the session is still alive by the local monotonic clock: true only before (send time of
+   * the last answered keepalive) + ttl − `COORD_SESSION_SAFETY_MARGIN_FRACTION` × ttl, and not closed.
+   */
+  isValid(): boolean;
+  /** Ends the session: its ephemeral keys are deleted. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of `Coordination.openSession`. */
+export interface SessionOptions {
+  /** Called once when the session becomes invalid without `close()` (never called for a close). */
+  onExpired?: () => void;
 }
 
 /** Receives watch events; it must not throw (an error it throws is rethrown as an uncaught exception). */
@@ -110,13 +200,22 @@ export interface Coordination {
   delete(key: string, options?: DeleteOptions): Promise<boolean>;
   /** Every key starting with `prefix` (all keys for `''`), ascending by UTF-8 bytes, as one snapshot. */
   list(prefix: string): Promise<CoordinationEntry[]>;
+  /** Like `list`, with the store revision the snapshot was read at (to watch from revision + 1). */
+  listWithRevision(prefix: string): Promise<ListResult>;
   /**
-   * Calls `listener` for every change committed after this call to a key starting with `prefix`,
-   * after the change is durable, in commit order. To follow a prefix without gaps, watch first,
-   * then `list`, and ignore events whose version is not above the listed entry's version.
-   * RESOURCE_EXHAUSTED beyond `COORD_WATCHERS_MAX` watchers.
+   * Calls `listener` for every durable change to a key starting with `prefix`, in commit order:
+   * with `fromRevision`, every change from that revision on (see `WatchOptions`), else every
+   * change after the watch is registered. To follow a prefix without gaps, `listWithRevision` then
+   * watch from its revision + 1. RESOURCE_EXHAUSTED beyond `COORD_WATCHERS_MAX` watchers.
    */
-  watch(prefix: string, listener: WatchListener): Unsubscribe;
+  watch(prefix: string, listener: WatchListener, options?: WatchOptions): Unsubscribe;
+  /**
+   * Applies a multi-key transaction atomically at one revision. Compares check versions only; a
+   * failed compare is not an error (`succeeded: false`). Limits as for `put`.
+   */
+  txn(request: TxnRequest): Promise<TxnResult>;
+  /** Opens a session with time to live `ttlMs` (at most `COORD_LEASE_TTL_MS_MAX`). */
+  openSession(ttlMs: number, options?: SessionOptions): Promise<Session>;
   /**
    * Takes lock `name` for `owner` for `ttlMs` and resolves with the lease once its epoch is
    * durable, or `undefined` if another owner holds a valid lease on it. A lock whose lease expired
@@ -134,6 +233,8 @@ export interface CoordinationOptions {
   clock?: Clock;
   /** File system of drivers that persist locally (`embedded`). Default the real file system. */
   vfs?: Vfs;
+  /** Timers of session keepalives and deadlines. Default `systemTimers`. */
+  timers?: CoordinationTimers;
 }
 
 /**

@@ -20,5 +20,10 @@ registerCoordinationDriver(EMBEDDED_COORDINATION_SCHEME, async (target, options)
       url: `${EMBEDDED_COORDINATION_SCHEME}:`,
     });
   }
-  return EmbeddedCoordination.open({ dir: target, vfs: options.vfs, clock: options.clock });
+  return EmbeddedCoordination.open({
+    dir: target,
+    vfs: options.vfs,
+    clock: options.clock,
+    timers: options.timers,
+  });
 });
