@@ -27,7 +27,6 @@ import { familyKeyRange, rowStartKey } from '../model/cell-key.js';
 import { compileGcRule } from '../model/gc-rule.js';
 import { validateFamilyName } from '../model/mutation.js';
 import type { GcRule } from '../model/proto-types.js';
-import type { WorkerMemory } from '../storage/compaction-executor.js';
 import type { Engine } from '../storage/engine.js';
 import { joinPath, type Vfs } from '../storage/vfs.js';
 import { WriteBatch } from '../storage/write-batch.js';
@@ -42,6 +41,7 @@ import type { TableStoreOptions } from './table-store.js';
 import type { FamilyModification, FamilySchema, TableSchema, TableStore, Tablet } from './table-store-api.js';
 import { NamespaceFiles } from './tablet-files.js';
 import type { TabletHandle } from './tablet-handle.js';
+import type { TabletInspection } from './tablet-inspection.js';
 import { type SharedEngineOptions, TabletLifecycle } from './tablet-lifecycle.js';
 import { TabletMaintenance } from './tablet-maintenance.js';
 import { TabletSet } from './tablet-set.js';
@@ -61,8 +61,8 @@ export class LocalTableStore implements TableStore {
   private readonly background: BackgroundTasks;
   private readonly lifecycle: TabletLifecycle;
   private readonly memtableBudget: MemtableBudget;
-  /** When tablets split and merge; its statistics are read by `tabletStats`. */
-  readonly maintenance: TabletMaintenance;
+  /** When tablets split and merge; its statistics are read through `inspection`. */
+  private readonly maintenance: TabletMaintenance;
   private readonly sampleIntervalBytes: number;
   private readonly log: Logger;
 
@@ -330,15 +330,19 @@ export class LocalTableStore implements TableStore {
     return this.get(tableId).router;
   }
 
-  /** The live tablets of a table in range order (NOT_FOUND for an unknown table); read-only. */
-  liveTablets(tableId: string): readonly TabletHandle[] {
-    return this.get(tableId).tablets.all();
-  }
-
-  /** See the exported `compactionWorkerMemory`. */
-  workerMemory(): Promise<WorkerMemory[]> {
-    return this.lifecycle.shared.executor.workerMemory();
-  }
+  /** What metrics, the console and tests read of the tablets (src/tablet/tablet-inspection.ts). */
+  readonly inspection: TabletInspection = {
+    tablets: (tableId) =>
+      this.get(tableId)
+        .tablets.all()
+        .map((t) => ({ startRow: t.record.startRow, endRow: t.record.endRow, engine: t.engine })),
+    workerMemory: () => this.lifecycle.shared.executor.workerMemory(),
+    splitStats: () => {
+      const stats = this.maintenance.stats;
+      return { ...stats, longestPause: { ...stats.longestPause } };
+    },
+    maintainAll: () => this.maintenance.maintainAll(),
+  };
 
   generateConsistencyToken(tableId: string): string {
     const seq = this.get(tableId)
