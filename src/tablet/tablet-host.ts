@@ -98,7 +98,12 @@ export class TabletHost implements TabletHostControl {
     tablets: (tableId) =>
       this.get(tableId)
         .tablets.all()
-        .map((t) => ({ startRow: t.record.startRow, endRow: t.record.endRow, engine: t.engine })),
+        .map((t) => ({
+          startRow: t.record.startRow,
+          endRow: t.record.endRow,
+          engine: t.engine,
+          ownerEpoch: t.ownerEpoch,
+        })),
     workerMemory: () => this.options.shared.executor.workerMemory(),
     splitStats: () => {
       const stats = this.maintenance.stats;

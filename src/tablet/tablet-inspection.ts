@@ -1,6 +1,6 @@
 /**
  * What metrics, the web console, benchmarks and tests read of the tablets behind a `TableStore`:
- * the open tablets of a table with their ranges and engines, the compaction workers' memory, the
+ * the open tablets of a table with their ranges, engines and owner epochs, the compaction workers' memory, the
  * split and merge counters, and a split and merge pass on demand. A store offers it as its
  * optional `inspection` member (src/tablet/table-store-api.ts), so readers never downcast to the
  * class behind the interface; a store with no tablets of its own to show leaves it undefined.
@@ -23,6 +23,8 @@ export interface InspectedTablet {
   readonly endRow: Buffer | undefined;
   /** The tablet's engine (read its counters; never close it). */
   readonly engine: Engine;
+  /** The owner epoch the tablet was opened under (src/tablet/tablet-host.ts). */
+  readonly ownerEpoch: number;
 }
 
 /** The read-only view of a store's tablets, plus the maintenance pass tests drive by hand. */
