@@ -1,14 +1,15 @@
 /**
- * The in-memory state of one open table of a local table store (src/tablet/local-table-store.ts):
- * its catalog record, its live tablets, the files of its directory and the router requests go
- * through. The store, its tablet maintenance and the tablet lifecycle all work on it.
+ * The in-memory state of one table a tablet host (src/tablet/tablet-host.ts) serves: its catalog
+ * record, its live tablets, the files of its directory and the router requests go through. The
+ * host, its tablet maintenance and the tablet lifecycle all work on it.
  *
- * Invariants: `record` is the table's record as last committed to the catalog; `tablets` covers
- * the whole row space (src/tablet/tablet-set.ts). A table the store no longer maps to by its id
- * (deleted) is neither split nor merged any more.
+ * Invariants: `record` is the table's record as last committed to the catalog (applied by the
+ * metadata service); `tablets` covers the whole row space (src/tablet/tablet-set.ts). A table the
+ * host no longer maps to by its id (deleted) is neither split nor merged any more.
  *
  * Concurrency: single event-loop thread; `record` and the tablet set change only while the store
- * opens and in admin operations, splits and merges, which the store runs one at a time.
+ * opens and in admin operations, splits and merges, which run one at a time on the metadata
+ * service's admin chain.
  */
 import type { TableRecord } from './catalog.js';
 import type { TableRouter } from './table-router.js';

@@ -4,6 +4,7 @@
  * what belongs to no family of the schema, and applies the RowFilter. One row is held at a time.
  */
 
+import { ROW_KEY_BYTES_MAX } from '../common/limits.js';
 import {
   decodeCellKey,
   KEY_ESCAPE,
@@ -21,6 +22,8 @@ import type { RowSelection } from './table-store-api.js';
 
 /** The first engine key of cell data: below it lives tablet metadata (see tablet-keys.ts). */
 export const DATA_START_KEY = Buffer.from([0x00, 0x02]);
+/** An engine key above every cell key: row keys are at most ROW_KEY_BYTES_MAX bytes. */
+export const DATA_END_KEY = Buffer.alloc(ROW_KEY_BYTES_MAX + 1, 0xff);
 
 /**
  * The Bloom filter rule of tablet stores: a cell key's filter prefix is its row part

@@ -15,6 +15,7 @@ import type { GcRule } from '../model/proto-types.js';
 import type { ValidReadModifyWriteRule } from '../model/read-modify-write.js';
 import type { RowCells } from '../model/row-cells.js';
 import type { CompiledFilter } from '../model/row-filter.js';
+import type { TabletInspection } from './tablet-inspection.js';
 
 /** A column family of a table and its garbage-collection rule (undefined: keep everything). */
 export interface FamilySchema {
@@ -124,4 +125,9 @@ export interface TableStore {
   /** Whether every write acknowledged before `token` was made is durable (replicated). */
   checkConsistency(tableId: string, token: string): boolean;
   close(): Promise<void>;
+  /**
+   * What metrics, the console and tests read of the tablets behind the tables
+   * (src/tablet/tablet-inspection.ts); undefined for a store with no tablets of its own to show.
+   */
+  readonly inspection?: TabletInspection;
 }

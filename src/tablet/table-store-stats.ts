@@ -1,28 +1,29 @@
 /**
- * Read-only views of a local table store's tablets for /metrics, the web console, benchmarks and
- * tests: per-table storage counters (the sum over the table's tablets), each tablet's range, size,
- * counters and engine, the split and merge counters, and the compaction workers' memory. Each
- * answers empty (or undefined) for a store that is not a local one, and fails with NOT_FOUND for
- * an unknown table like the store's own operations.
+ * Read-only views of a store's tablets for /metrics, the web console, benchmarks and tests:
+ * per-table storage counters (the sum over the table's tablets), each tablet's range, size,
+ * counters and engine, the split and merge counters, and the compaction workers' memory. They read
+ * the store's `inspection` (src/tablet/tablet-inspection.ts); each answers empty (or undefined) for
+ * a store without one, and fails with NOT_FOUND for an unknown table like the store's own
+ * operations.
  *
  * Concurrency: synchronous snapshots on the event-loop thread; the engines returned by
  * `tabletEngines` stay the store's (a caller must not close them).
  */
 import type { WorkerMemory } from '../storage/compaction-executor.js';
 import type { Engine, EngineStats } from '../storage/engine.js';
-import { LocalTableStore } from './local-table-store.js';
 import type { TableStore } from './table-store-api.js';
 import type { TabletStats } from './tablet-maintenance.js';
 
 /**
- * The storage counters of each tablet, in table and then range order: read-only, for /metrics and
- * the web console. Empty for a store that is not a local one.
+ * The storage counters of each table, in table order: read-only, for /metrics and the web
+ * console. Empty for a store without an inspection.
  */
 export function tabletEngineStats(store: TableStore): Array<{ tableId: string; stats: EngineStats }> {
-  if (!(store instanceof LocalTableStore)) return [];
+  const inspection = store.inspection;
+  if (inspection === undefined) return [];
   return store.listTables().map((s) => ({
     tableId: s.tableId,
-    stats: sumStats(store.liveTablets(s.tableId).map((t) => t.engine.stats())),
+    stats: sumStats(inspection.tablets(s.tableId).map((t) => t.engine.stats())),
   }));
 }
 
@@ -31,10 +32,8 @@ export function tabletDetails(
   store: TableStore,
   tableId: string,
 ): Array<{ startRow: Buffer | undefined; endRow: Buffer | undefined; stats: EngineStats }> {
-  if (!(store instanceof LocalTableStore)) return [];
-  return store
-    .liveTablets(tableId)
-    .map((t) => ({ startRow: t.record.startRow, endRow: t.record.endRow, stats: t.engine.stats() }));
+  const tablets = store.inspection?.tablets(tableId) ?? [];
+  return tablets.map((t) => ({ startRow: t.startRow, endRow: t.endRow, stats: t.engine.stats() }));
 }
 
 /** The row ranges of a table's live tablets, in order (for tests and the console). */
@@ -42,29 +41,23 @@ export function tabletRanges(
   store: TableStore,
   tableId: string,
 ): Array<{ startRow: Buffer | undefined; endRow: Buffer | undefined; bytes: number }> {
-  if (!(store instanceof LocalTableStore)) return [];
-  return store.liveTablets(tableId).map((t) => ({
-    startRow: t.record.startRow,
-    endRow: t.record.endRow,
-    bytes: t.engine.approximateBytes(),
-  }));
+  const tablets = store.inspection?.tablets(tableId) ?? [];
+  return tablets.map((t) => ({ startRow: t.startRow, endRow: t.endRow, bytes: t.engine.approximateBytes() }));
 }
 
 /** The engines of a table's tablets in range order (tests and tools: compactions, raw scans). */
 export function tabletEngines(store: TableStore, tableId: string): Engine[] {
-  return store instanceof LocalTableStore ? store.liveTablets(tableId).map((t) => t.engine) : [];
+  return (store.inspection?.tablets(tableId) ?? []).map((t) => t.engine);
 }
 
 /** Memory of the compaction worker threads every tablet shares (diagnostics, benchmarks). */
 export function compactionWorkerMemory(store: TableStore): Promise<WorkerMemory[]> {
-  return store instanceof LocalTableStore ? store.workerMemory() : Promise.resolve([]);
+  return store.inspection?.workerMemory() ?? Promise.resolve([]);
 }
 
-/** Split and merge counters of a local store. */
+/** Split and merge counters of a store with an inspection. */
 export function tabletStats(store: TableStore): TabletStats | undefined {
-  if (!(store instanceof LocalTableStore)) return undefined;
-  const stats = store.maintenance.stats;
-  return { ...stats, longestPause: { ...stats.longestPause } };
+  return store.inspection?.splitStats();
 }
 
 /** One table's counters: the sum over its tablets. */

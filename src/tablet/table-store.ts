@@ -5,36 +5,42 @@
  * split threshold splits in two, adjacent small tablets merge (src/tablet/tablet-split.ts), both
  * as metadata operations committed in one catalog write.
  *
- * This module opens a store and is the one its users import. The store is made of:
- * - src/tablet/local-table-store.ts: the tables, the admin operations and their crash safety;
- * - src/tablet/tablet-lifecycle.ts: tablet directories, opening and retiring tablet engines;
- * - src/tablet/tablet-maintenance.ts: when tablets split and merge (size, heat, the merge timer);
- * - src/tablet/memtable-budget.ts: the memory budget all memtables share;
- * - src/tablet/row-key-samples.ts: SampleRowKeys over a table's tablets;
- * - src/tablet/table-store-stats.ts: read-only views for metrics, the console and tests
- *   (re-exported here with the other helpers, so importers need only this module).
+ * This module opens a store and is the one its users import. It wires, in one process, the two
+ * halves a cluster will run apart, each reaching the other only through src/tablet/tablet-host-api.ts:
+ * - the metadata service, src/tablet/metadata-service.ts: the catalog, the admin operations and
+ *   their crash safety, the catalog transaction of splits and merges, stray table directories;
+ * - the tablet host, src/tablet/tablet-host.ts: opening, serving and closing tablets under an
+ *   owner epoch, with its parts src/tablet/tablet-lifecycle.ts (tablet directories, engines),
+ *   src/tablet/tablet-maintenance.ts (when tablets split and merge), src/tablet/memtable-budget.ts
+ *   (the memory budget all memtables share), src/tablet/row-key-samples.ts (SampleRowKeys);
+ * - src/tablet/local-table-store.ts: both behind the `TableStore` interface;
+ * - src/tablet/table-store-stats.ts: read-only views for metrics, the console and tests, through
+ *   the store's `inspection` (re-exported here with the other helpers, so importers need only
+ *   this module).
  *
- * Admin operations, splits and merges are serialized on one chain; data operations go straight to
- * the tablets through each table's router.
+ * Admin operations, splits and merges are serialized on the metadata service's chain; data
+ * operations go straight to the tablets through each table's router.
  *
  * Memory: all tablets share one block cache and one compaction executor, and their memtables share
  * one budget (the largest is flushed early past it), so memory is bounded by configuration, not by
  * the number of tablets.
  */
-import type { Clock, Rand } from '../common/clock.js';
+import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
 import { errors } from '../common/errors.js';
 import * as limits from '../common/limits.js';
-import type { Logger } from '../common/logger.js';
-import { BlockCache } from '../storage/block-cache.js';
-import { type CompactionExecutor, InlineExecutor, WorkerExecutor } from '../storage/compaction-executor.js';
+import { type Logger, silentLogger } from '../common/logger.js';
 import { Engine, type EngineOptions } from '../storage/engine.js';
-import { RealVfs } from '../storage/real-vfs.js';
 import { joinPath } from '../storage/vfs.js';
+import { Catalog } from './catalog.js';
 import { LocalTableStore } from './local-table-store.js';
+import { MetadataService, SINGLE_HOST_OWNER_EPOCH } from './metadata-service.js';
 import type { TableStore } from './table-store-api.js';
+import { sharedEngineResources, TabletHost } from './tablet-host.js';
+import type { MetadataCommits } from './tablet-host-api.js';
+import { type SharedEngineOptions, TabletDirNames } from './tablet-lifecycle.js';
 import type { HotSplitOptions } from './tablet-maintenance.js';
 
-export { DATA_END_KEY } from './local-table-store.js';
+export { DATA_END_KEY } from './row-reader.js';
 export {
   compactionWorkerMemory,
   tabletDetails,
@@ -82,15 +88,7 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
       bytesMin: limits.SPLIT_THRESHOLD_BYTES_MIN,
     });
   }
-  const vfs = options.engine?.vfs ?? new RealVfs();
-  const executor: CompactionExecutor =
-    (options.engine?.executor ?? (vfs instanceof RealVfs ? 'worker' : 'inline')) === 'worker'
-      ? new WorkerExecutor()
-      : new InlineExecutor(vfs);
-  const blockCache = new BlockCache({
-    capacityBytes: options.engine?.blockCacheBytes ?? limits.BLOCK_CACHE_BYTES_DEFAULT,
-  });
-  const shared = { ...options.engine, vfs, executor, blockCache };
+  const shared = sharedEngineResources(options.engine);
   let catalogEngine: Engine;
   try {
     catalogEngine = await Engine.open({
@@ -98,12 +96,14 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
       dir: joinPath(options.dir, options.catalogDir ?? 'catalog'),
     });
   } catch (err) {
-    await executor.close();
+    await shared.executor.close();
     throw err;
   }
-  const store = new LocalTableStore(options, shared, threshold, catalogEngine);
+  const { host, metadata } = wire(options, shared, threshold, new Catalog(catalogEngine));
+  const store = new LocalTableStore(metadata, host, options.closeAfter ?? []);
   try {
-    await store.load();
+    await metadata.load();
+    host.startMaintenance();
   } catch (err) {
     await store.close();
     throw err;
@@ -111,7 +111,54 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
   return store;
 }
 
+/** The tablet host and the metadata service of one process, each calling the other. */
+function wire(
+  options: TableStoreOptions,
+  shared: SharedEngineOptions,
+  splitThresholdBytes: number,
+  catalog: Catalog,
+): { host: TabletHost; metadata: MetadataService } {
+  const clock = options.clock ?? systemClock;
+  const rand = options.rand ?? systemRand;
+  const dirNames = new TabletDirNames(clock, rand);
+  // The host asks the metadata service for commits through this late-bound reference.
+  let metadata!: MetadataService;
+  const commits: MetadataCommits = {
+    serialized: (op) => metadata.serialized(op),
+    commitTablets: (change) => metadata.commitTablets(change),
+    isClosed: () => metadata.isClosed(),
+  };
+  const host = new TabletHost({
+    dir: options.dir,
+    shared,
+    metadata: commits,
+    dirNames,
+    clock,
+    log: options.logger ?? silentLogger(),
+    memtableBudgetBytes: options.memtableBudgetBytes ?? limits.MEMTABLE_BUDGET_BYTES_DEFAULT,
+    sampleIntervalBytes: options.sampleIntervalBytes ?? limits.SAMPLE_INTERVAL_BYTES_DEFAULT,
+    splitThresholdBytes,
+    autoSplit: options.autoSplit ?? true,
+    hotSplit: options.hotSplit ?? {
+      opsPerSec: limits.HOT_TABLET_OPS_PER_SEC,
+      windowMs: limits.HOT_TABLET_WINDOW_MS,
+      bytesMin: limits.HOT_SPLIT_BYTES_MIN,
+    },
+  });
+  metadata = new MetadataService({
+    dir: options.dir,
+    vfs: shared.vfs,
+    catalog,
+    host,
+    ownerEpoch: SINGLE_HOST_OWNER_EPOCH,
+    dirNames,
+    clock,
+    rand,
+  });
+  return { host, metadata };
+}
+
 /** Runs one split and merge pass over every table now (tests); resolves when they are done. */
 export function maintainTablets(store: TableStore): Promise<void> {
-  return store instanceof LocalTableStore ? store.maintenance.maintainAll() : Promise.resolve();
+  return store.inspection?.maintainAll() ?? Promise.resolve();
 }

@@ -44,6 +44,11 @@ export class TabletHandle {
     readonly record: TabletRecord,
     readonly engine: Engine,
     readonly tablet: BigtableTablet,
+    /**
+     * The owner epoch the host opened this tablet under (the children of a split or merge inherit
+     * their parents'). Recorded only: fencing by it is described in src/tablet/tablet-host.ts.
+     */
+    readonly ownerEpoch: number,
   ) {
     this.startKey = record.startRow ? rowStartKey(record.startRow) : DATA_START_KEY;
     this.endKey = record.endRow ? rowStartKey(record.endRow) : undefined;

@@ -1,17 +1,21 @@
 /**
- * Where the tablets of a local table store live and how their engines open and close: the layout
+ * Where the tablets of a tablet host live and how their engines open and close: the layout
  * `<dir>/tables/<table dir>/<tablet dir>`, the engine options every tablet shares (file system,
  * compaction executor, block cache), the GC compaction filter each engine takes from its table's
  * schema, the counting of the SSTable references tablets share after splits and merges, and the
  * closing of tablets a split or merge retired. It also assembles what a split or merge needs from
- * the store (`SplitContext`, src/tablet/tablet-split.ts).
+ * the host (`SplitContext`, src/tablet/tablet-split.ts), whose catalog commit goes to the metadata
+ * service (`MetadataCommits`, src/tablet/tablet-host-api.ts).
  *
  * Invariants: a tablet's references are counted in its table's NamespaceFiles before the releases
  * its engine reports are applied (releases before that are already reflected in what is counted);
  * a retired tablet's engine closes only once no scan reads it, and its files are collected after.
  *
+ * Every open tablet carries the owner epoch it was opened under; the children of a split or merge
+ * inherit their parents' epoch.
+ *
  * Concurrency: single event-loop thread; closing retired tablets and releasing the files they held
- * run as the store's background tasks.
+ * run as the host's background tasks.
  */
 import type { Clock, Rand } from '../common/clock.js';
 import type { CompactionExecutor } from '../storage/compaction-executor.js';
@@ -19,13 +23,14 @@ import type { CompactionFilterSpec } from '../storage/compaction-filter.js';
 import { Engine, type EngineOptions } from '../storage/engine.js';
 import { joinPath, type Vfs } from '../storage/vfs.js';
 import type { BackgroundTasks } from './background-tasks.js';
-import type { Catalog, TableRecord, TabletRecord } from './catalog.js';
+import type { TableRecord, TabletRecord } from './catalog.js';
 import { GC_FILTER_MODULE, type GcFilterConfig } from './gc-compaction-filter.js';
 import type { OpenTable } from './open-table.js';
 import { ROW_FILTER_PREFIX } from './row-reader.js';
 import type { TableSchema } from './table-store-api.js';
 import { BigtableTablet } from './tablet.js';
 import { TabletHandle } from './tablet-handle.js';
+import type { MetadataCommits } from './tablet-host-api.js';
 import type { SplitContext } from './tablet-split.js';
 
 const MICROS_PER_MS = 1000;
@@ -33,34 +38,50 @@ const MICROS_PER_MS = 1000;
 /** Engine options every tablet shares: file system, executor, block cache. */
 export type SharedEngineOptions = Omit<EngineOptions, 'dir'> & { vfs: Vfs; executor: CompactionExecutor };
 
-/** Opens and retires the tablets of one table store. */
-export class TabletLifecycle {
+/** The directory holding one directory per table, in the store's directory `dir`. */
+export function tablesDirOf(dir: string): string {
+  return joinPath(dir, 'tables');
+}
+
+/** The directory of a table's tablets, in the store's directory `dir`. */
+export function tableDirOf(dir: string, record: TableRecord): string {
+  return joinPath(tablesDirOf(dir), record.dirName);
+}
+
+/**
+ * Fresh, unique tablet directory names: the time, a sequence and a random number. One generator
+ * serves a store's table creations and its splits and merges.
+ */
+export class TabletDirNames {
   private dirSequence = 0;
 
+  constructor(
+    private readonly clock: Clock,
+    private readonly rand: Rand,
+  ) {}
+
+  /** A fresh, unique tablet directory name. */
+  next(): string {
+    const seq = (this.dirSequence++).toString(36);
+    return `t${Math.floor(this.clock.nowMs()).toString(36)}-${seq}-${this.rand.int(0x7fffffff).toString(36)}`;
+  }
+}
+
+/** Opens and retires the tablets of one tablet host. */
+export class TabletLifecycle {
   constructor(
     /** The store's directory. */
     private readonly dir: string,
     readonly shared: SharedEngineOptions,
-    private readonly catalog: Catalog,
+    private readonly metadata: MetadataCommits,
     private readonly clock: Clock,
-    private readonly rand: Rand,
+    private readonly dirNames: TabletDirNames,
     private readonly background: BackgroundTasks,
   ) {}
 
-  /** The directory holding one directory per table. */
-  tablesDir(): string {
-    return joinPath(this.dir, 'tables');
-  }
-
   /** The directory of a table's tablets. */
   tableDir(record: TableRecord): string {
-    return joinPath(this.tablesDir(), record.dirName);
-  }
-
-  /** A fresh, unique tablet directory name. */
-  newTabletDir(): string {
-    const seq = (this.dirSequence++).toString(36);
-    return `t${Math.floor(this.clock.nowMs()).toString(36)}-${seq}-${this.rand.int(0x7fffffff).toString(36)}`;
+    return tableDirOf(this.dir, record);
   }
 
   /** Engine options for the tablet directory `tabletDir` of `table`. */
@@ -72,8 +93,8 @@ export class TabletLifecycle {
     };
   }
 
-  /** Opens the tablet `record` of `table`: its directory live, its references counted. */
-  async openTablet(table: OpenTable, record: TabletRecord): Promise<TabletHandle> {
+  /** Opens the tablet `record` of `table` under `ownerEpoch`: its directory live, its references counted. */
+  async openTablet(table: OpenTable, record: TabletRecord, ownerEpoch: number): Promise<TabletHandle> {
     // Releases before the references are counted below are already reflected in what is counted.
     let counted = false;
     const engine = await Engine.open({
@@ -87,7 +108,7 @@ export class TabletLifecycle {
     table.files.addRefs(engine.referencedSources());
     counted = true;
     const tablet = new BigtableTablet(engine, table.record.schema, this.clock, record.timestampFloorMicros);
-    return new TabletHandle(record, engine, tablet);
+    return new TabletHandle(record, engine, tablet, ownerEpoch);
   }
 
   /** Closes a tablet once no scan reads it; with `collect`, deletes what nothing references. */
@@ -103,16 +124,17 @@ export class TabletLifecycle {
   /** What a split or merge of `table`'s tablets needs; pauses are reported to `pauseObserved`. */
   splitContext(table: OpenTable, pauseObserved: SplitContext['pauseObserved']): SplitContext {
     return {
-      catalog: this.catalog,
+      commitTablets: (change) => this.metadata.commitTablets(change),
       clock: this.clock,
       storeOptions: (dir) => this.engineOptions(table, dir),
-      newTabletDir: () => this.newTabletDir(),
-      openTablet: (r) => this.openTablet(table, r),
+      newTabletDir: () => this.dirNames.next(),
+      openTablet: (r, ownerEpoch) => this.openTablet(table, r, ownerEpoch),
       rebind: (t, record) =>
         new TabletHandle(
           record,
           t.engine,
           new BigtableTablet(t.engine, table.record.schema, this.clock, record.timestampFloorMicros),
+          t.ownerEpoch,
         ),
       countRefs: (refs) => table.files.addRefs(refs.flatMap((r) => (r.file.source ? [r.file.source] : []))),
       retireTablet: (t) => this.background.track(this.retire(table, t, true)),

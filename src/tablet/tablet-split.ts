@@ -18,6 +18,11 @@
  * 6. Swap the tablets in the table's set and reopen the gate: waiting writes route to the children.
  * 7. The parent's engine closes once no scan reads it; its files are deleted once unreferenced.
  *
+ * Where it runs: the protocol is the tablet host's (it owns the engines, the write gates and the
+ * files); only step 5, the catalog transaction, is the metadata service's, reached through
+ * `SplitContext.commitTablets` (`MetadataCommits`, src/tablet/tablet-host-api.ts). Moving the
+ * orchestration to the master would have it drive engines it does not own, so it stays here.
+ *
  * Writers wait only during steps 4–6. A failed catalog write leaves the outcome unknown until the
  * next open, so the parent then refuses writes (fail-stop) instead of risking a lost write.
  */
@@ -34,21 +39,23 @@ import { Engine, type EngineOptions } from '../storage/engine.js';
 import { sourceKey } from '../storage/file-refs.js';
 import type { LevelFile } from '../storage/store-refs.js';
 import { medianKey } from '../storage/store-refs.js';
-import type { Catalog, TabletRecord } from './catalog.js';
+import type { TabletRecord } from './catalog.js';
 import { readReservation } from './tablet.js';
 import type { TabletHandle } from './tablet-handle.js';
+import type { TabletChange } from './tablet-host-api.js';
 import type { TabletSet } from './tablet-set.js';
 
-/** What a split or merge needs from the table store. */
+/** What a split or merge needs from the tablet host. */
 export interface SplitContext {
-  readonly catalog: Catalog;
+  /** Records the split or merge in the catalog (the metadata service's transaction; step 5). */
+  commitTablets(change: TabletChange): Promise<void>;
   readonly clock: Clock;
   /** Engine options (file system and the like) for a new tablet directory. */
   storeOptions(tabletDir: string): EngineOptions;
   /** A fresh, unique tablet directory name. */
   newTabletDir(): string;
-  /** Opens a created tablet (its references counted, its directory live). */
-  openTablet(record: TabletRecord): Promise<TabletHandle>;
+  /** Opens a created tablet under `ownerEpoch` (its references counted, its directory live). */
+  openTablet(record: TabletRecord, ownerEpoch: number): Promise<TabletHandle>;
   /** The same open tablet under its final record (range, timestamp floor). */
   rebind(t: TabletHandle, record: TabletRecord): TabletHandle;
   /** Counts references a tablet's store took after it opened (`adoptFiles`). */
@@ -235,7 +242,9 @@ async function replaceTablets(
     await Promise.all(
       dirs.map((dir, i) => Engine.createWithFiles(ctx.storeOptions(dir), before[i] ?? [], sequenceBefore)),
     );
-    for (const dir of dirs) opened.push(await ctx.openTablet(provisionalRecord(parents, dir)));
+    // The children are opened under the parents' owner epoch (one host owns a table's tablets).
+    const ownerEpoch = (parents[0] as TabletHandle).ownerEpoch;
+    for (const dir of dirs) opened.push(await ctx.openTablet(provisionalRecord(parents, dir), ownerEpoch));
     // Writes went on while the children were made: flush them now, so the pause hands over little
     // (what the memtables hold, frozen ones included, is copied to the children under the pause).
     for (let round = 0; round < SPLIT_PREFLUSH_ROUNDS_MAX; round++) {
@@ -279,7 +288,7 @@ async function replaceTablets(
     const children = opened.map((c, i) => ctx.rebind(c, records[i] as TabletRecord));
     try {
       outcome = 'unknown';
-      await ctx.catalog.commit({ removeTablets: parents.map((p) => p.record), putTablets: records });
+      await ctx.commitTablets({ removeTablets: parents.map((p) => p.record), putTablets: records });
       endPhase('commitMs');
     } catch (err) {
       // The commit may or may not be durable: only the next open can tell. Refuse writes here.
