@@ -293,3 +293,47 @@ export const ETCD_RECEIVE_MESSAGE_BYTES_MAX = 2 * COORD_STATE_BYTES_MAX + 1024 *
 export const ETCD_GRPC_KEEPALIVE_MS = 10_000;
 /** Time a gRPC keepalive ping to etcd may go unanswered before the connection is dropped. */
 export const ETCD_GRPC_KEEPALIVE_TIMEOUT_MS = 5_000;
+
+// ---- gRPC transport: admission and load shedding (src/server/grpc-transport.ts) ---------------
+// What any number of clients can make the server hold. Memory for responses is at most about
+// RPC_CALLS_IN_FLIGHT_MAX × (GRPC_STREAM_UNFLUSHED_BYTES_MAX + one response), for requests
+// RPC_REQUEST_BYTES_IN_FLIGHT_MAX (or one request of GRPC_RECEIVE_MESSAGE_BYTES_MAX alone).
+
+/** Most client connections at once; a connection beyond it is closed at once. */
+export const GRPC_CONNECTIONS_MAX = 1_000;
+/** Most calls in flight server-wide; a call beyond it is refused with UNAVAILABLE, not queued. */
+export const RPC_CALLS_IN_FLIGHT_MAX = 1_024;
+/**
+ * Most request bytes held server-wide (declared lengths of admitted calls until they finish); a
+ * request that would pass it is refused with UNAVAILABLE unless nothing else is in flight.
+ */
+export const RPC_REQUEST_BYTES_IN_FLIGHT_MAX = 128 * 1024 * 1024;
+/**
+ * Response bytes one call may have written that HTTP/2 has not yet handed to the socket; beyond
+ * it the call stops producing until its reader reads (flow control holds the rest back).
+ */
+export const GRPC_STREAM_UNFLUSHED_BYTES_MAX = 1024 * 1024;
+/** HTTP/2 receive window of each request stream, in bytes (SETTINGS_INITIAL_WINDOW_SIZE). */
+export const GRPC_STREAM_RECEIVE_WINDOW_BYTES = 1024 * 1024;
+/** HTTP/2 receive window of each connection, in bytes. */
+export const GRPC_CONNECTION_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
+/**
+ * Node's bound on one connection's HTTP/2 memory, in megabytes (`maxSessionMemory`), past which
+ * it refuses new streams (ENHANCE_YOUR_CALM). Node charges the queued responses of streams the
+ * client reset against it and keeps them charged: at 256, a client cancelling scans after their
+ * first message was refused after 137 calls (measured). Memory is bounded by the transport's own
+ * limits above, and a connection is recycled within ~1,000 resets; this is a backstop only.
+ */
+export const GRPC_SESSION_MEMORY_MB_MAX = 4096;
+/** A connection with no call for this long is closed gracefully (GOAWAY). */
+export const GRPC_CONNECTION_IDLE_MS = 5 * 60 * 1000;
+/** A connection with calls in flight is pinged this often, to find peers that vanished. */
+export const GRPC_KEEPALIVE_INTERVAL_MS = 60 * 1000;
+/** A ping not answered within this long destroys its connection. */
+export const GRPC_KEEPALIVE_TIMEOUT_MS = 20 * 1000;
+/** nghttp2's fixed stream-reset budget per connection (Node 20 cannot change it): the burst ... */
+export const HTTP2_RESET_BURST = 1_000;
+/** ... and its refill rate, in resets per second. */
+export const HTTP2_RESET_RATE_PER_SECOND = 33;
+/** Client resets the budget may have left when the transport ends the connection gracefully. */
+export const HTTP2_RESET_GOAWAY_TOKENS_LEFT = 200;

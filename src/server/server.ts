@@ -1,24 +1,24 @@
 /**
  * The Tabula gRPC server: the data API, the table admin API and enough of the instance admin API,
- * on one TableStore, with @grpc/grpc-js. The server owns no data: closing it leaves the store open
- * (the caller closes the store after the server).
+ * on one TableStore, on the lean gRPC transport over `node:http2` (grpc-transport.ts). The server
+ * owns no data: closing it leaves the store open (the caller closes the store after the server).
  *
- * Limits (src/common/limits.ts): request and response message sizes and concurrent streams per
- * connection are enforced by grpc-js from the options set here; ReadRows chunking and backpressure
- * by data-service.ts. Shutdown is graceful: new calls are refused, calls in flight get
- * SERVER_SHUTDOWN_GRACE_MS to finish, then the rest are cancelled.
+ * Limits (src/common/limits.ts): message sizes, concurrent streams per connection, connections,
+ * calls and request bytes in flight, and unflushed response bytes per call are enforced by the
+ * transport; ReadRows chunking by data-service.ts. Shutdown is graceful: new calls are refused,
+ * calls in flight get SERVER_SHUTDOWN_GRACE_MS to finish, then the rest are cancelled.
  */
 
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import {
-  GRPC_CONCURRENT_STREAMS_MAX,
-  GRPC_RECEIVE_MESSAGE_BYTES_MAX,
-  GRPC_SEND_MESSAGE_BYTES_MAX,
-  SERVER_SHUTDOWN_GRACE_MS,
-} from '../common/limits.js';
+import { SERVER_SHUTDOWN_GRACE_MS } from '../common/limits.js';
 import type { TableStore } from '../tablet/table-store-api.js';
 import { DATA_SERVICE_NAME, dataServiceRpcs } from './data-service.js';
+import {
+  GrpcTransport,
+  type ServiceBinding,
+  type TransportLimits,
+  type TransportStats,
+} from './grpc-transport.js';
 import { INSTANCE_ADMIN_SERVICE_NAME, instanceAdminRpcs } from './instance-admin-service.js';
 import { instrumentHandlers } from './observability.js';
 import { loadBigtableProtos } from './protos.js';
@@ -46,6 +46,8 @@ export interface ServerOptions {
   readonly shutdownGraceMs?: number;
   /** Receives failures that are bugs (not TabulaErrors). Default: a JSON line on stderr. */
   readonly onInternalError?: InternalErrorHook;
+  /** Admission and load-shedding bounds; each defaults to its limit in src/common/limits.ts. */
+  readonly transportLimits?: Partial<TransportLimits>;
 }
 
 /** A running server. */
@@ -53,87 +55,73 @@ export interface RunningServer {
   /** `host:port` as bound (the port is the real one when 0 was asked). */
   readonly address: string;
   readonly port: number;
+  /** Connections, calls and bytes in flight, and what was refused. */
+  transportStats(): TransportStats;
   /** Stops accepting calls, lets calls in flight finish within the grace period, then stops. */
   close(): Promise<void>;
 }
 
-function addService(
-  server: Server,
+function binding(
   name: string,
   definition: ServiceDefinition,
   rpcs: ServiceRpcs,
   onInternal: InternalErrorHook,
-): void {
+): ServiceBinding {
   const built = buildService(name, definition, rpcs, onInternal);
-  server.addService(built.definition, instrumentHandlers(name, built.implementation));
-}
-
-function bind(server: Server, host: string, port: number): Promise<number> {
-  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) => {
-    server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) => {
-      if (err) reject(err);
-      else resolve(bound);
-    });
-  });
-}
-
-function shutdown(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return {
+    name,
+    definition: built.definition,
+    implementation: instrumentHandlers(name, built.implementation),
+  };
 }
 
 /** Starts serving `options.store` on `options.host:options.port`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const onInternal = options.onInternalError ?? logInternalError;
   const protos = loadBigtableProtos();
-  const server = new Server({
-    'grpc.max_receive_message_length': options.receiveMessageBytesMax ?? GRPC_RECEIVE_MESSAGE_BYTES_MAX,
-    'grpc.max_send_message_length': options.sendMessageBytesMax ?? GRPC_SEND_MESSAGE_BYTES_MAX,
-    'grpc.max_concurrent_streams': options.concurrentStreamsMax ?? GRPC_CONCURRENT_STREAMS_MAX,
-    // Channelz (grpc-js's introspection service) is not served; its per-call counters and
-    // timestamps cost about 2% of a single-row read's CPU.
-    'grpc.enable_channelz': 0,
-  });
   const service = (definitions: typeof protos.dataDefinition, name: string) =>
     definitions[name] as ServiceDefinition;
-  addService(
-    server,
-    DATA_SERVICE_NAME,
-    service(protos.dataDefinition, DATA_SERVICE_NAME),
-    dataServiceRpcs(options.store, onInternal),
-    onInternal,
+  const services = [
+    binding(
+      DATA_SERVICE_NAME,
+      service(protos.dataDefinition, DATA_SERVICE_NAME),
+      dataServiceRpcs(options.store, onInternal),
+      onInternal,
+    ),
+    binding(
+      TABLE_ADMIN_SERVICE_NAME,
+      service(protos.adminDefinition, TABLE_ADMIN_SERVICE_NAME),
+      tableAdminRpcs(options.store),
+      onInternal,
+    ),
+    binding(
+      INSTANCE_ADMIN_SERVICE_NAME,
+      service(protos.adminDefinition, INSTANCE_ADMIN_SERVICE_NAME),
+      instanceAdminRpcs(),
+      onInternal,
+    ),
+  ];
+  const limitOverrides: Partial<TransportLimits> = { ...options.transportLimits };
+  if (options.receiveMessageBytesMax !== undefined)
+    limitOverrides.receiveMessageBytesMax = options.receiveMessageBytesMax;
+  if (options.sendMessageBytesMax !== undefined)
+    limitOverrides.sendMessageBytesMax = options.sendMessageBytesMax;
+  if (options.concurrentStreamsMax !== undefined)
+    limitOverrides.concurrentStreamsMax = options.concurrentStreamsMax;
+  const { transport, port } = await GrpcTransport.listen(
+    options.host,
+    options.port,
+    services,
+    limitOverrides,
   );
-  addService(
-    server,
-    TABLE_ADMIN_SERVICE_NAME,
-    service(protos.adminDefinition, TABLE_ADMIN_SERVICE_NAME),
-    tableAdminRpcs(options.store),
-    onInternal,
-  );
-  addService(
-    server,
-    INSTANCE_ADMIN_SERVICE_NAME,
-    service(protos.adminDefinition, INSTANCE_ADMIN_SERVICE_NAME),
-    instanceAdminRpcs(),
-    onInternal,
-  );
-  const port = await bind(server, options.host, options.port);
   const graceMs = options.shutdownGraceMs ?? SERVER_SHUTDOWN_GRACE_MS;
   let closing: Promise<void> | undefined;
   return {
     address: options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`,
     port,
+    transportStats: () => transport.stats(),
     close: () => {
-      closing ??= shutdown(server, graceMs);
+      closing ??= transport.close(graceMs);
       return closing;
     },
   };
