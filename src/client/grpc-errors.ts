@@ -36,12 +36,39 @@ export function errorOfStatus(code: number, message: string, cause?: unknown): T
   return new TabulaError(mapped, text, {}, cause === undefined ? undefined : { cause });
 }
 
-/** A failure of a grpc-js call (a ServiceError, or anything else) as a TabulaError. */
+/**
+ * How grpc-js words the INTERNAL status of a call that died with its HTTP/2 connection rather than
+ * by the server's answer. Node destroys a session when the peer sends GOAWAY with an error code
+ * ("Session closed with error code 2" — nghttp2's answer to too many resets is GOAWAY
+ * INTERNAL_ERROR) and every stream on it ends with "Received RST_STREAM with code 2 triggered by
+ * internal client error: …". The request may or may not have reached the server; a new
+ * connection may succeed, which is what UNAVAILABLE says.
+ */
+const TRANSPORT_FAILURE_DETAILS: readonly RegExp[] = [
+  /Session closed with error code \d+/,
+  /New streams cannot be created after receiving a GOAWAY/,
+  /The session has been destroyed/,
+  /triggered by internal client error: .*\b(ECONNRESET|EPIPE|ETIMEDOUT)\b/,
+];
+
+/** Whether an INTERNAL status with `details` is a lost connection, not a server's answer. */
+export function isTransportFailure(code: number, details: string): boolean {
+  return code === status.INTERNAL && TRANSPORT_FAILURE_DETAILS.some((re) => re.test(details));
+}
+
+/**
+ * A failure of a grpc-js call (a ServiceError, or anything else) as a TabulaError. A lost
+ * connection is UNAVAILABLE whatever the call: the retry policy alone decides whether to retry,
+ * and it never retries a call that is not idempotent.
+ */
 export function errorOfCall(err: unknown): TabulaError {
   if (err instanceof TabulaError) return err;
   const e = err as { code?: unknown; details?: unknown; message?: unknown } | undefined;
   if (typeof e?.code === 'number') {
     const details = typeof e.details === 'string' ? e.details : String(e.message ?? '');
+    if (isTransportFailure(e.code, details)) {
+      return new TabulaError(Codes.Unavailable, 'connection lost', { details }, { cause: err });
+    }
     return errorOfStatus(e.code, details, err);
   }
   return new TabulaError(Codes.Internal, 'remote call failed', {}, { cause: err });

@@ -36,7 +36,7 @@ export interface ConnectOptions {
   readonly insecure?: boolean;
   /** How long to wait for the connection. Default 10 000 ms. */
   readonly connectTimeoutMs?: number;
-  /** Retry settings of idempotent calls. */
+  /** Retries of idempotent calls, the deadline of unary calls and the idle bound of reads. */
   readonly retry?: RetryOptions;
 }
 

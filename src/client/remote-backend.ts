@@ -7,12 +7,16 @@
  * bounded exponential backoff under a total deadline. ReadModifyWriteRow, CheckAndMutateRow,
  * mutations with server timestamps, and admin changes are sent once. MutateRows retries only the
  * entries that failed retryably and are idempotent. A broken ReadRows stream resumes after the last
- * row returned (read-resume.ts), so no row is returned twice.
+ * row returned (read-resume.ts), so no row is returned twice. A call that died with its connection
+ * (a GOAWAY with an error code, a reset socket) fails with UNAVAILABLE (grpc-errors.ts) and, when
+ * idempotent, is retried; grpc-js opens a fresh connection for the next attempt.
+ *
+ * Deadlines: every unary call carries the retry policy's total deadline; every wait of a read for
+ * its next message is bounded by `readIdleMs` (read-rows-call.ts), so no call hangs forever.
  *
  * Backpressure: ReadRows is consumed through the stream's async iterator, which reads the next
  * message from the connection only as rows are pulled.
  */
-import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { TabulaError } from '../common/errors.js';
 import { errors } from '../common/errors.js';
 import type {
@@ -32,10 +36,19 @@ import type { PreparedFilter, PreparedRead, ReadRowsFields } from './read-reques
 import { resumeFields } from './read-resume.js';
 import type { CellChunkIn } from './read-rows-assembler.js';
 import { ReadRowsAssembler } from './read-rows-assembler.js';
+import { ReadRowsCall } from './read-rows-call.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { rowOfMessage } from './row-message.js';
 import type { TableMessageIn } from './table-info.js';
 import { tableInfoOfMessage } from './table-info.js';
+
+/** How far a read has got, across its attempts. */
+interface ReadProgress {
+  /** Key of the last row returned. */
+  lastKey: Buffer | undefined;
+  /** Rows returned so far. */
+  rowsDone: number;
+}
 
 /** `Backend` over a gRPC channel. */
 export class RemoteBackend implements Backend {
@@ -219,35 +232,68 @@ export class RemoteBackend implements Backend {
 
   async *readRows(tableId: string, read: PreparedRead): AsyncGenerator<Row, void, undefined> {
     const tableName = this.tableName(tableId);
+    const progress: ReadProgress = { lastKey: undefined, rowsDone: 0 };
     let fields: ReadRowsFields | undefined = read.fields;
-    let lastKey: Buffer | undefined;
-    let rowsDone = 0;
-    const startMs = this.retry.effects.nowMs();
-    for (let attempt = 1; fields !== undefined; attempt++) {
-      const assembler = new ReadRowsAssembler(read.fields.reversed === true);
-      const call = this.channel.stream(
-        this.channel.data,
-        'ReadRows',
-        { tableName, ...fields },
-        routingMetadata('table_name', tableName),
-      );
+    // Attempts and the retry budget count from the last row received, so a long scan that keeps
+    // making progress may resume as often as its connection breaks.
+    let failures = 0;
+    let sinceMs = this.retry.effects.nowMs();
+    while (fields !== undefined) {
+      const rowsBefore = progress.rowsDone;
       try {
-        for await (const row of rowsOf(call, assembler)) {
-          lastKey = row.key;
-          rowsDone++;
-          yield row;
-        }
+        yield* this.readAttempt(tableName, fields, read, progress);
         return;
       } catch (err) {
         const error = errorOfCall(err);
-        const wait = this.retry.backoffMs(attempt);
-        const late = this.retry.effects.nowMs() - startMs + wait >= this.retry.deadlineMs;
-        if (!error.retryable || attempt >= this.retry.attemptsMax || late) throw error;
+        if (progress.rowsDone > rowsBefore) {
+          failures = 0;
+          sinceMs = this.retry.effects.nowMs();
+        }
+        failures++;
+        const wait = this.retry.backoffMs(failures);
+        const late = this.retry.effects.nowMs() - sinceMs + wait >= this.retry.deadlineMs;
+        if (!error.retryable || failures >= this.retry.attemptsMax || late) throw error;
         await this.retry.effects.sleep(wait);
-        fields = resumeFields(read.fields, lastKey, rowsDone);
-      } finally {
-        call.cancel();
+        fields = resumeFields(read.fields, progress.lastKey, progress.rowsDone);
       }
+    }
+  }
+
+  /**
+   * One ReadRows call: its committed rows, recorded in `progress`. When the consumer stops early,
+   * the stream is read to its end if the request has nothing more to return (resume-fields says
+   * so), and cancelled otherwise (read-rows-call.ts explains why).
+   */
+  private async *readAttempt(
+    tableName: string,
+    fields: ReadRowsFields,
+    read: PreparedRead,
+    progress: ReadProgress,
+  ): AsyncGenerator<Row, void, undefined> {
+    const assembler = new ReadRowsAssembler(read.fields.reversed === true);
+    const md = routingMetadata('table_name', tableName);
+    const stream = this.channel.stream(this.channel.data, 'ReadRows', { tableName, ...fields }, md);
+    const call = new ReadRowsCall(stream, this.retry.readIdleMs, this.retry.effects);
+    let settled = false;
+    try {
+      for (let message = await call.next(); message !== undefined; message = await call.next()) {
+        for (const chunk of (message.chunks as CellChunkIn[] | undefined) ?? []) {
+          const row = assembler.push(chunk);
+          if (row === undefined) continue;
+          progress.lastKey = row.key;
+          progress.rowsDone++;
+          yield row;
+        }
+      }
+      assembler.finish();
+      settled = true;
+    } catch (err) {
+      settled = true;
+      throw err;
+    } finally {
+      const complete =
+        !settled && resumeFields(read.fields, progress.lastKey, progress.rowsDone) === undefined;
+      await call.close(complete);
     }
   }
 
@@ -292,18 +338,4 @@ export class RemoteBackend implements Backend {
   async close(): Promise<void> {
     this.channel.close();
   }
-}
-
-/** The committed rows of one ReadRows stream, pulled message by message. */
-async function* rowsOf(
-  call: ClientReadableStream<Message>,
-  assembler: ReadRowsAssembler,
-): AsyncGenerator<Row> {
-  for await (const response of call) {
-    for (const chunk of ((response as Message).chunks as CellChunkIn[] | undefined) ?? []) {
-      const row = assembler.push(chunk);
-      if (row !== undefined) yield row;
-    }
-  }
-  assembler.finish();
 }

@@ -11,6 +11,7 @@ import { systemRand } from '../common/clock.js';
 import type { TabulaError } from '../common/errors.js';
 import {
   CALL_DEADLINE_MS_DEFAULT,
+  READ_IDLE_MS_DEFAULT,
   RETRY_ATTEMPTS_MAX_DEFAULT,
   RETRY_BACKOFF_MS_INITIAL_DEFAULT,
   RETRY_BACKOFF_MS_MAX_DEFAULT,
@@ -25,8 +26,16 @@ export interface RetryOptions {
   readonly backoffMsInitial?: number;
   /** Upper bound of any wait. Default 1000 ms. */
   readonly backoffMsMax?: number;
-  /** Total deadline of one unary call, retries included. Default 60 000 ms. */
+  /**
+   * Total deadline of one unary call, retries included; for a read, the retry budget counted from
+   * its last row. Default 60 000 ms.
+   */
   readonly deadlineMs?: number;
+  /**
+   * Longest a read waits for the server's next message before the attempt fails with
+   * DEADLINE_EXCEEDED (and is retried). Default 60 000 ms.
+   */
+  readonly readIdleMs?: number;
 }
 
 /** Injected effects of a retry policy. */
@@ -37,6 +46,8 @@ export interface RetryEffects {
   readonly sleep: (ms: number) => Promise<void>;
   /** Monotonic milliseconds. */
   readonly nowMs: () => number;
+  /** Runs `fire` after `ms` milliseconds unless the returned function is called first. */
+  readonly timer: (ms: number, fire: () => void) => () => void;
 }
 
 /** The real effects. */
@@ -44,6 +55,10 @@ export const SYSTEM_RETRY_EFFECTS: RetryEffects = {
   rand: systemRand,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   nowMs: () => performance.now(),
+  timer: (ms, fire) => {
+    const handle = setTimeout(fire, ms);
+    return () => clearTimeout(handle);
+  },
 };
 
 /** A resolved retry policy. */
@@ -52,6 +67,7 @@ export class RetryPolicy {
   readonly backoffMsInitial: number;
   readonly backoffMsMax: number;
   readonly deadlineMs: number;
+  readonly readIdleMs: number;
 
   constructor(
     options: RetryOptions = {},
@@ -61,6 +77,7 @@ export class RetryPolicy {
     this.backoffMsInitial = Math.max(0, options.backoffMsInitial ?? RETRY_BACKOFF_MS_INITIAL_DEFAULT);
     this.backoffMsMax = Math.max(this.backoffMsInitial, options.backoffMsMax ?? RETRY_BACKOFF_MS_MAX_DEFAULT);
     this.deadlineMs = Math.max(1, options.deadlineMs ?? CALL_DEADLINE_MS_DEFAULT);
+    this.readIdleMs = Math.max(1, options.readIdleMs ?? READ_IDLE_MS_DEFAULT);
   }
 
   /** The wait before attempt `attempt + 1` (attempt counts from 1). */

@@ -337,3 +337,19 @@ export const HTTP2_RESET_BURST = 1_000;
 export const HTTP2_RESET_RATE_PER_SECOND = 33;
 /** Client resets the budget may have left when the transport ends the connection gracefully. */
 export const HTTP2_RESET_GOAWAY_TOKENS_LEFT = 200;
+
+// ---- Client calls under load (src/client) -------------------------------------------------------
+
+/**
+ * Longest a remote read waits for the server's next message; past it the attempt is cancelled and
+ * fails with DEADLINE_EXCEEDED (retried like any retryable failure), so no read hangs forever.
+ */
+export const READ_IDLE_MS_DEFAULT = 60_000;
+/**
+ * Longest a read that already has every row it asked for waits for the end of its stream (the
+ * server's status) before cancelling it. Reading to the end instead of cancelling keeps completed
+ * reads from sending RST_STREAM, which servers count against rapid-reset limits (CVE-2023-44487).
+ */
+export const READ_DRAIN_MS_MAX = 1_000;
+/** Most messages read and discarded while waiting for that end (heartbeats, stats). */
+export const READ_DRAIN_MESSAGES_MAX = 16;

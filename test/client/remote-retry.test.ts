@@ -11,6 +11,7 @@ import { connect } from '../../src/client/index.js';
 import { resumeFields } from '../../src/client/read-resume.js';
 import { TabulaError } from '../../src/common/errors.js';
 import { loadBigtableProtos } from '../../src/server/protos.js';
+import { setCellFq } from './set-cell-fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: scripted handlers see raw messages.
 type Msg = Record<string, any>;
@@ -96,14 +97,7 @@ after(async () => {
   server.forceShutdown();
 });
 
-const setCell = (timestampMicros?: number) => ({
-  setCell: {
-    family: 'f',
-    qualifier: 'q',
-    value: 'v',
-    ...(timestampMicros === undefined ? {} : { timestampMicros }),
-  },
-});
+const setCell = setCellFq;
 
 test('idempotent mutations are retried; server-timestamp ones are not', async () => {
   calls.MutateRow = [];
