@@ -293,3 +293,13 @@ export const ETCD_RECEIVE_MESSAGE_BYTES_MAX = 2 * COORD_STATE_BYTES_MAX + 1024 *
 export const ETCD_GRPC_KEEPALIVE_MS = 10_000;
 /** Time a gRPC keepalive ping to etcd may go unanswered before the connection is dropped. */
 export const ETCD_GRPC_KEEPALIVE_TIMEOUT_MS = 5_000;
+
+// ---- Owner-epoch fencing of store directories (src/storage/owner-fence.ts) ----------------------
+
+/**
+ * File numbers a new owner skips when it takes a store over from a lower epoch, so that the files
+ * a fenced owner may still create (numbers it reserved before it saw the fence: a few per job in
+ * flight) never take the name of one the new owner writes, and the fenced owner, which deletes
+ * only numbers below its own counter, never deletes one (docs/rfcs/0003-epoch-fencing.md).
+ */
+export const FENCE_TAKEOVER_FILE_NUMBER_GAP = 1_000_000;
