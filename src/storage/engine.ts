@@ -119,7 +119,7 @@ export class Engine {
     const lock = typeof epoch === 'number' ? undefined : await StoreLock.acquire(opts.vfs, opts.dir);
     let fence: OwnerFence | undefined;
     try {
-      if (epoch !== undefined) fence = await OwnerFence.claim(opts.vfs, opts.dir, epoch, opts.rand);
+      if (epoch !== undefined) fence = await OwnerFence.claim(opts.vfs, opts.dir, epoch);
       const recovered = await recoverStore(
         opts,
         (spec, chunks, tombstones) => new InlineExecutor(opts.vfs).flush(spec, chunks, tombstones),

@@ -8,7 +8,7 @@
  * directory the next opener fences again):
  *   1. list the directory; the highest fence H is the owner. H > epoch: refused, FAILED_PRECONDITION
  *      `owner epoch is stale` (nothing written). H = epoch: this owner reopens; done (step 5).
- *   2. write `FENCE-<epoch>.<nonce>.tmp` (who fenced, for people) and sync it;
+ *   2. write `FENCE-<epoch>.<pid>.tmp` (who fenced, for people) and sync it;
  *   3. `link()` it to `FENCE-<epoch>`: EEXIST means another opener claimed the same epoch at the
  *      same moment, which the epoch's issuer never allows: refused, FAILED_PRECONDITION;
  *   4. remove the temp file and sync the directory: from here on the fence is durable, and every
@@ -30,7 +30,6 @@
  * Invariant: once a check has found a higher fence, `stale` is set for good.
  */
 import { hostname } from 'node:os';
-import type { Rand } from '../common/clock.js';
 import { ErrorCode, errors, hasCode, type TabulaError } from '../common/errors.js';
 import { fenceEpoch, fenceFileName, highestFence, pointerEpoch } from './file-names.js';
 import { joinPath, type Vfs } from './vfs.js';
@@ -45,8 +44,6 @@ const openFenced = new WeakMap<Vfs, Map<string, number>>();
 const FENCE_TEMP_SUFFIX = '.tmp';
 /** `FENCE-<epoch>.<nonce>.tmp` */
 const FENCE_TEMP_NAME = /^FENCE-([1-9][0-9]{0,14})\.[0-9a-z]+\.tmp$/;
-/** Largest nonce of a fence temp file name. */
-const FENCE_NONCE_MAX = 0x7fffffff;
 
 function staleError(dir: string, epoch: number, fencedBy: number): TabulaError {
   return errors.failedPrecondition('owner epoch is stale', { dir, epoch, fencedBy });
@@ -75,7 +72,7 @@ export class OwnerFence {
    * epoch fenced it, another opener claimed the same epoch, or an engine of this epoch or a higher
    * one has it open in this process.
    */
-  static async claim(vfs: Vfs, dir: string, option: OwnerEpochOption, rand: Rand): Promise<OwnerFence> {
+  static async claim(vfs: Vfs, dir: string, option: OwnerEpochOption): Promise<OwnerFence> {
     const names = await vfs.list(dir);
     const highest = highestFence(names);
     const epoch = option === 'next' ? highest + 1 : option;
@@ -92,7 +89,7 @@ export class OwnerFence {
     registry.set(dir, epoch);
     const fence = new OwnerFence(vfs, dir, epoch);
     try {
-      if (highest < epoch) await fence.link(rand);
+      if (highest < epoch) await fence.link();
       await fence.removeSuperseded(false);
     } catch (err) {
       await fence.release();
@@ -102,10 +99,11 @@ export class OwnerFence {
   }
 
   /** Steps 2–4 of the file comment. */
-  private async link(rand: Rand): Promise<void> {
+  private async link(): Promise<void> {
+    // The pid names the temp file: no draw from the engine's randomness, which replays must not see.
     const temp = joinPath(
       this.dir,
-      `${fenceFileName(this.epoch)}.${rand.int(FENCE_NONCE_MAX).toString(36)}${FENCE_TEMP_SUFFIX}`,
+      `${fenceFileName(this.epoch)}.${process.pid.toString(36)}${FENCE_TEMP_SUFFIX}`,
     );
     const file = await this.vfs.createWritable(temp);
     try {
