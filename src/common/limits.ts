@@ -353,3 +353,13 @@ export const READ_IDLE_MS_DEFAULT = 60_000;
 export const READ_DRAIN_MS_MAX = 1_000;
 /** Most messages read and discarded while waiting for that end (heartbeats, stats). */
 export const READ_DRAIN_MESSAGES_MAX = 16;
+
+// ---- Owner-epoch fencing of store directories (src/storage/owner-fence.ts) ----------------------
+
+/**
+ * File numbers a new owner skips when it takes a store over from a lower epoch, so that the files
+ * a fenced owner may still create (numbers it reserved before it saw the fence: a few per job in
+ * flight) never take the name of one the new owner writes, and the fenced owner, which deletes
+ * only numbers below its own counter, never deletes one (docs/rfcs/0003-epoch-fencing.md).
+ */
+export const FENCE_TAKEOVER_FILE_NUMBER_GAP = 1_000_000;

@@ -45,6 +45,8 @@ export class BackgroundJobs {
     const state = this.state;
     const frozen = state.immutables[0];
     if (!frozen) return;
+    // A stale owner starts no job: this bounds the file numbers it takes after a new owner fenced.
+    await state.fence?.check();
     const startMs = state.opts.clock.monotonicMs();
     const chunks = await packEntries(frozen.mem.newIterator());
     const spec = this.jobSpec(true, [state.reserveFileNumber()], Number.POSITIVE_INFINITY, 0);
@@ -73,6 +75,7 @@ export class BackgroundJobs {
   async runCompaction(pick: CompactionPick): Promise<void> {
     const state = this.state;
     const opts = state.opts;
+    await state.fence?.check();
     const outputLevel = pick.outputLevel;
     const deleted = [
       ...pick.inputs.map((f) => ({ level: pick.level, fileNumber: f.fileNumber })),

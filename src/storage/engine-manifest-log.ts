@@ -6,6 +6,10 @@
  * A manifest past MANIFEST_BYTES_MAX is replaced by a new one that starts with a snapshot of the
  * whole version (the switch of CURRENT to it is the commit point, see manifest-store.ts).
  *
+ * Fencing: with an owner epoch, each edit first checks that no higher epoch has fenced the
+ * directory (owner-fence.ts), right before the append or the new manifest; a stale owner's edit
+ * fails with FAILED_PRECONDITION and the version stays as it was.
+ *
  * Concurrency: edits are serialized by a promise chain, in call order (the chain outlives a failed
  * edit; the manifest store itself is fail-stop, so after a write error later edits reject too).
  */
@@ -49,14 +53,23 @@ export class ManifestLog {
       // be torn): once space returns, the edit goes into a fresh manifest holding the whole state.
       const full =
         this.manifest.failure !== undefined && hasCode(this.manifest.failure, ErrorCode.ResourceExhausted);
+      // The commit point of every flush, compaction and adoption: a stale owner's edit never
+      // becomes durable (docs/rfcs/0003-epoch-fencing.md).
+      await state.fence?.check();
       if (full || this.manifest.size > limits.MANIFEST_BYTES_MAX) {
         const previous = this.manifest;
-        this.manifest = await ManifestStore.create(state.opts.vfs, state.opts.dir, state.nextFileNumber++, {
-          ...snapshotEdit(next),
-          logNumber: edit.logNumber ?? state.logNumber,
-          nextFileNumber: state.nextFileNumber,
-          lastSequence: state.visibleSequence,
-        });
+        this.manifest = await ManifestStore.create(
+          state.opts.vfs,
+          state.opts.dir,
+          state.nextFileNumber++,
+          {
+            ...snapshotEdit(next),
+            logNumber: edit.logNumber ?? state.logNumber,
+            nextFileNumber: state.nextFileNumber,
+            lastSequence: state.visibleSequence,
+          },
+          previous.pointer,
+        );
         await previous.close().catch(() => undefined);
       } else {
         await this.manifest.append(edit);

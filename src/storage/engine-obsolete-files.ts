@@ -6,6 +6,11 @@
  * still obsolete right before the removal. A file a job creates meanwhile is reserved (or installed)
  * by then, so it is never taken.
  *
+ * Fencing: a store opened with an owner epoch deletes nothing once a higher epoch has fenced its
+ * directory, and no store deletes a file numbered at or above its own next file number (a new
+ * owner's files are numbered past a gap, see engine-recovery.ts), so a fenced owner never deletes
+ * a file the new owner wrote, even when its check passed just before the fence landed.
+ *
  * Concurrency: single event-loop thread; runs may overlap (after a flush, a compaction, a scan's
  * release), which is safe because liveness is decided again before every removal.
  */
@@ -28,6 +33,7 @@ export async function deleteObsoleteFiles(
   state: EngineState,
   manifests: ManifestNumberSource,
 ): Promise<void> {
+  if (state.fence && !(await state.fence.stillOwner())) return;
   const released: FileSource[] = [];
   for (const n of state.tables.openNumbers()) {
     if (liveFileNumbers(state).has(n)) continue;
@@ -51,6 +57,8 @@ function isObsolete(
   kind: 'wal' | 'sst' | 'manifest',
   number: number,
 ): boolean {
+  // Not a number this store handed out: another owner's file.
+  if (number >= state.nextFileNumber) return false;
   switch (kind) {
     case 'sst':
       return !liveFileNumbers(state).has(number);

@@ -11,6 +11,7 @@ import type { CompactionFilterSpec } from './compaction-filter.js';
 import { COMPRESSION_DEFAULT, type CompressionName } from './compression.js';
 import type { FileSource } from './file-refs.js';
 import { checkPrefixRule, type PrefixRule } from './filter-prefix.js';
+import type { OwnerEpochOption } from './owner-fence.js';
 import { RealVfs } from './real-vfs.js';
 import type { Vfs } from './vfs.js';
 
@@ -64,6 +65,14 @@ export interface EngineOptions {
   autoCompact?: boolean;
   /** Names a filter that compactions consult to drop values (called at each compaction's start). */
   compactionFilter?: () => CompactionFilterSpec | undefined;
+  /**
+   * The owner epoch to fence the directory with (src/storage/owner-fence.ts): the store refuses to
+   * open when a higher epoch has fenced it, and every commit point fails with FAILED_PRECONDITION
+   * `owner epoch is stale` once one has. A number comes from the epoch's issuer (the tablet host's
+   * assignment), which is the only exclusion: no store lock is taken. `'next'` takes 1 + the
+   * highest fence, under the store lock. Absent (the default): no fencing, the store lock only.
+   */
+  ownerEpoch?: OwnerEpochOption;
   /** Longest a stalled writer waits before RESOURCE_EXHAUSTED. */
   writeStallMsMax?: number;
   /** Source of time (tests inject a manual clock). */
@@ -76,9 +85,17 @@ export interface EngineOptions {
 export type ResolvedOptions = Required<
   Omit<
     EngineOptions,
-    'vfs' | 'clock' | 'rand' | 'compactionFilter' | 'blockCache' | 'onSourcesReleased' | 'filterPrefix'
+    | 'vfs'
+    | 'clock'
+    | 'rand'
+    | 'compactionFilter'
+    | 'blockCache'
+    | 'onSourcesReleased'
+    | 'filterPrefix'
+    | 'ownerEpoch'
   >
 > & {
+  ownerEpoch: OwnerEpochOption | undefined;
   filterPrefix: PrefixRule | undefined;
   compactionFilter: EngineOptions['compactionFilter'];
   blockCache: BlockCache | undefined;
@@ -112,6 +129,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     blockCache: o.blockCache,
     onSourcesReleased: o.onSourcesReleased,
     writeStallMsMax: o.writeStallMsMax ?? limits.WRITE_STALL_MS_MAX,
+    ownerEpoch: o.ownerEpoch,
     clock: o.clock ?? systemClock,
     rand: o.rand ?? systemRand,
   };

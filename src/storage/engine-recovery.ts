@@ -3,16 +3,33 @@
  * to level 0, then commit a fresh manifest naming a new, empty WAL. The new manifest's CURRENT switch
  * is the commit point: a crash before it leaves the old manifest and WALs in force (replay is
  * idempotent; files written by the interrupted attempt are unreferenced and deleted later).
+ *
+ * With an owner epoch (owner-fence.ts), the directory is fenced before anything is read, so a lower
+ * owner commits nothing after this reads it; the live manifest is the one the highest pointer
+ * names, and the new manifest goes to this owner's pointer `CURRENT-<epoch>`. Taking over from a
+ * lower epoch skips FENCE_TAKEOVER_FILE_NUMBER_GAP file numbers (docs/rfcs/0003-epoch-fencing.md).
+ * What is replayed is read once, here, and flushed into SSTables before the commit: WAL appends a
+ * fenced owner makes after this read are never read by this owner (its WALs are numbered below the
+ * new manifest's log number).
  */
 import { errors } from '../common/errors.js';
+import { FENCE_TAKEOVER_FILE_NUMBER_GAP } from '../common/limits.js';
 import type { CompactionResult, CompactionSpec } from './compaction-job.js';
 import type { ResolvedOptions } from './engine.js';
 import { packEntries } from './entry-chunks.js';
-import { manifestFileName, parseFileName, walFileName } from './file-names.js';
+import {
+  CURRENT_FILE_NAME,
+  currentFileName,
+  livePointerName,
+  manifestFileName,
+  parseFileName,
+  walFileName,
+} from './file-names.js';
 import { EntryKind, type RangeTombstone, SEQUENCE_MAX } from './internal-key.js';
 import { readLogRecords } from './log-reader.js';
 import { ManifestStore } from './manifest-store.js';
 import { Memtable, memtableFilterBytes } from './memtable.js';
+import type { OwnerFence } from './owner-fence.js';
 import { Version } from './version.js';
 import type { VersionEdit } from './version-edit.js';
 import { joinPath } from './vfs.js';
@@ -28,6 +45,8 @@ export interface RecoveredStore {
   manifest: ManifestStore;
   wal: WalWriter;
   walNumber: number;
+  /** The directory's fence, when opened with an owner epoch. */
+  fence?: OwnerFence;
 }
 
 type FlushFn = (
@@ -46,7 +65,7 @@ interface ManifestState {
 }
 
 async function readManifestState(opts: ResolvedOptions, names: string[]): Promise<ManifestState> {
-  if (!names.includes('CURRENT')) {
+  if (livePointerName(names) === undefined) {
     // A manifest without CURRENT, or an empty WAL, is a first creation that never committed and
     // holds nothing; an SSTable or a non-empty WAL is data whose catalog is gone.
     let stray: string | undefined;
@@ -80,13 +99,26 @@ async function readManifestState(opts: ResolvedOptions, names: string[]): Promis
   return state;
 }
 
-/** Opens the store in `opts.dir` (creating it when empty), recovering from any crash. */
-export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promise<RecoveredStore> {
+/**
+ * Opens the store in `opts.dir` (creating it when empty), recovering from any crash; with `fence`
+ * (already claimed), as the owner of its epoch.
+ */
+export async function recoverStore(
+  opts: ResolvedOptions,
+  flush: FlushFn,
+  fence?: OwnerFence,
+): Promise<RecoveredStore> {
   const { vfs, dir } = opts;
   const names = await vfs.list(dir);
   const state = await readManifestState(opts, names);
   const parsed = names.map(parseFileName).filter((p) => p !== undefined);
   for (const p of parsed) state.nextFileNumber = Math.max(state.nextFileNumber, p.number + 1);
+  const livePointer = livePointerName(names);
+  // A store opened without an epoch keeps writing the live pointer it found (a tool on a fenced
+  // store); an owner writes its own.
+  const pointer = fence ? currentFileName(fence.epoch) : (livePointer ?? CURRENT_FILE_NAME);
+  const tookOver = fence !== undefined && livePointer !== undefined && livePointer !== pointer;
+  if (tookOver) state.nextFileNumber += FENCE_TAKEOVER_FILE_NUMBER_GAP;
   const walNumbers = parsed
     .filter((p) => p.kind === 'wal' && p.number >= state.logNumber)
     .map((p) => p.number)
@@ -156,13 +188,21 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
   // may name a WAL that does not exist yet: a crash before the WAL is created loses nothing.
   const walNumber = state.nextFileNumber++;
   const manifestNumber = state.nextFileNumber++;
-  const manifest = await ManifestStore.create(vfs, dir, manifestNumber, {
-    addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
-    deletedFiles: [],
-    logNumber: walNumber,
-    nextFileNumber: state.nextFileNumber,
-    lastSequence: state.lastSequence,
-  });
+  await fence?.check();
+  const manifest = await ManifestStore.create(
+    vfs,
+    dir,
+    manifestNumber,
+    {
+      addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
+      deletedFiles: [],
+      logNumber: walNumber,
+      nextFileNumber: state.nextFileNumber,
+      lastSequence: state.lastSequence,
+    },
+    pointer,
+  );
+  if (tookOver) await fence?.removeSuperseded(true);
   const wal = await WalWriter.create(vfs, joinPath(dir, walFileName(walNumber)));
   return {
     version,
@@ -172,5 +212,6 @@ export async function recoverStore(opts: ResolvedOptions, flush: FlushFn): Promi
     manifest,
     wal,
     walNumber,
+    ...(fence ? { fence } : {}),
   };
 }

@@ -15,6 +15,7 @@ import type { TabulaError } from '../common/errors.js';
 import type { EngineStats, ResolvedOptions } from './engine-options.js';
 import type { RecoveredStore } from './engine-recovery.js';
 import { Memtable, memtableFilterBytes } from './memtable.js';
+import type { OwnerFence } from './owner-fence.js';
 import { RangeTombstoneSet } from './range-tombstone-set.js';
 import type { TableCache } from './table-cache.js';
 import type { Version } from './version.js';
@@ -63,6 +64,11 @@ export class EngineState {
    * later write rejects with it, and no background job starts.
    */
   writeFailure: TabulaError | undefined;
+  /**
+   * The directory's fence when the store was opened with an owner epoch: every commit point checks
+   * it first (manifest log, WAL rotation, background jobs, write acknowledgements).
+   */
+  readonly fence: OwnerFence | undefined;
   /** Set by `Engine.close` once admission has settled; nothing is admitted or started after. */
   closed = false;
   /** Set while a split or merge holds compactions (`Engine.suspendCompactions`). */
@@ -94,6 +100,9 @@ export class EngineState {
     this.lastSequence = recovered.lastSequence;
     this.visibleSequence = recovered.lastSequence;
     this.mem = new Memtable(opts.rand, memtableFilterBytes(opts.memtableBytes));
+    this.fence = recovered.fence;
+    // A stale owner stops writing for good: every later write and job fails with the check's error.
+    if (this.fence) this.fence.onStale = (err) => (this.writeFailure ??= err);
   }
 
   /** The active memtable, then the frozen ones from newest to oldest. */

@@ -13,6 +13,12 @@
  * Failure model: an fsync/EIO failure of the WAL is fail-stop for writes (`writeFailure`). ENOSPC
  * while appending refuses the write with RESOURCE_EXHAUSTED and the next write starts a new WAL.
  *
+ * Fencing (with an owner epoch, owner-fence.ts): a new WAL segment is created only after a check
+ * that no higher epoch has fenced the directory, and a write is acknowledged (applied and resolved)
+ * only after a check that started once its append completed; the checks of one group commit share
+ * one directory listing. A fenced owner's write fails with FAILED_PRECONDITION `owner epoch is
+ * stale`, and so does every later one (docs/rfcs/0003-epoch-fencing.md).
+ *
  * Concurrency: single event-loop thread; admission is serialized by a promise chain (`inTurn`).
  */
 import { assert } from '../common/assert.js';
@@ -71,8 +77,9 @@ export class WriteAdmission {
     const mem = state.mem;
     this.admittedBytes += record.length;
     this.inflightWrites++;
-    const done = state.wal
-      .append(record, state.opts.durability === 'sync')
+    const fence = state.fence;
+    const appended = state.wal.append(record, state.opts.durability === 'sync');
+    const done = (fence ? appended.then(() => fence.verifyForAck()) : appended)
       .then(() => this.apply(mem, record))
       .finally(() => this.writeSettled());
     return { done };
@@ -189,6 +196,7 @@ export class WriteAdmission {
     // Every admitted write has settled; writes that failed consumed sequences that no WAL holds.
     // Reuse them so the sequences in the WALs stay contiguous (recovery checks that).
     state.lastSequence = state.visibleSequence;
+    await state.fence?.check();
     const number = state.nextFileNumber++;
     const wal = await WalWriter.create(state.opts.vfs, joinPath(state.opts.dir, walFileName(number)));
     await state.wal.close().catch(() => undefined);

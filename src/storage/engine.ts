@@ -17,6 +17,12 @@
  * Concurrency: single event-loop thread. Admission is serialized by a promise chain; at most one
  * flush and one compaction run at a time; manifest edits are serialized by their own chain.
  *
+ * Ownership: opened with an `ownerEpoch`, the engine first fences its directory with that epoch
+ * (owner-fence.ts) and from then on every commit point — manifest edits (hence flush, compaction
+ * and adoption results), new WAL segments, write acknowledgements — checks that no higher epoch has
+ * fenced it, and fails with FAILED_PRECONDITION `owner epoch is stale` once one has
+ * (docs/rfcs/0003-epoch-fencing.md). Without one, nothing changes: the store lock alone.
+ *
  * Failure model: an fsync/EIO failure of the WAL is fail-stop for writes (reads go on; reopen to
  * recover). ENOSPC while appending refuses the write with RESOURCE_EXHAUSTED and the next write
  * starts a new WAL, so writes resume once space returns. Background jobs that hit ENOSPC retry with
@@ -43,6 +49,7 @@ import { EngineState, type FrozenMemtable } from './engine-state.js';
 import { WriteAdmission } from './engine-write-path.js';
 import type { FileSource } from './file-refs.js';
 import type { ManifestStore } from './manifest-store.js';
+import { OwnerFence } from './owner-fence.js';
 import { StoreLock } from './store-lock.js';
 import {
   type BlockSample,
@@ -79,7 +86,7 @@ export class Engine {
     private readonly opts: ResolvedOptions,
     manifest: ManifestStore,
     recovered: RecoveredStore,
-    private readonly lock: StoreLock,
+    private readonly lock: StoreLock | undefined,
   ) {
     const tables = new TableCache(
       opts.vfs,
@@ -106,18 +113,31 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const opts = resolveOptions(options);
     await opts.vfs.mkdirp(opts.dir);
-    const lock = await StoreLock.acquire(opts.vfs, opts.dir);
+    const epoch = opts.ownerEpoch;
+    // An issued epoch is the exclusion (a fenced owner may still hold an OS lock it lost the right
+    // to); without one, or with 'next', the store lock is.
+    const lock = typeof epoch === 'number' ? undefined : await StoreLock.acquire(opts.vfs, opts.dir);
+    let fence: OwnerFence | undefined;
     try {
-      const recovered = await recoverStore(opts, (spec, chunks, tombstones) =>
-        new InlineExecutor(opts.vfs).flush(spec, chunks, tombstones),
+      if (epoch !== undefined) fence = await OwnerFence.claim(opts.vfs, opts.dir, epoch);
+      const recovered = await recoverStore(
+        opts,
+        (spec, chunks, tombstones) => new InlineExecutor(opts.vfs).flush(spec, chunks, tombstones),
+        fence,
       );
       const engine = new Engine(opts, recovered.manifest, recovered, lock);
       await engine.start(recovered);
       return engine;
     } catch (err) {
-      await lock.release();
+      await fence?.release();
+      await lock?.release();
       throw err;
     }
+  }
+
+  /** The owner epoch the store was opened under (and fenced with); undefined without one. */
+  get ownerEpoch(): number | undefined {
+    return this.state.fence?.epoch;
   }
 
   private async start(recovered: RecoveredStore): Promise<void> {
@@ -350,7 +370,8 @@ export class Engine {
     await this.manifests.close();
     await this.state.tables.closeAll();
     if (typeof this.opts.executor !== 'object') await this.executor.close();
-    await this.lock.release();
+    await this.state.fence?.release();
+    await this.lock?.release();
   }
 }
 

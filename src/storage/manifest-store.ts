@@ -7,7 +7,12 @@
  *   2. write CURRENT.tmp ("MANIFEST-n\n"), sync it;
  *   3. rename CURRENT.tmp → CURRENT, sync the directory.
  * Until the rename is durable, the old CURRENT (and the manifest it names) stays valid; after it,
- * the caller may delete the old manifest. Recovery never reopens a manifest for appending: the
+ * the caller may delete the old manifest.
+ *
+ * An owner with an epoch (owner-fence.ts) writes its own pointer, `CURRENT-<epoch>`, in place of
+ * CURRENT, and the live pointer is the one of the highest epoch (`livePointerName`): a fenced
+ * owner's late rename can only replace its own, lower pointer, which nobody reads any more once
+ * the new owner has committed its first manifest (docs/rfcs/0003-epoch-fencing.md). Recovery never reopens a manifest for appending: the
  * caller writes a fresh one (a new snapshot) after recovering, so a torn tail is never appended to.
  *
  * Concurrency: `append()` calls are serialized internally, in call order. Fail-stop: after a write
@@ -15,7 +20,13 @@
  * Invariant: every edit whose `append()` resolved is durable.
  */
 import { ErrorCode, errors, fromFsError, hasCode, type TabulaError } from '../common/errors.js';
-import { CURRENT_FILE_NAME, CURRENT_TEMP_FILE_NAME, manifestFileName, parseFileName } from './file-names.js';
+import {
+  CURRENT_FILE_NAME,
+  CURRENT_TEMP_FILE_NAME,
+  livePointerName,
+  manifestFileName,
+  parseFileName,
+} from './file-names.js';
 import { readLogRecords } from './log-reader.js';
 import { LogWriter } from './log-writer.js';
 import { decodeVersionEdit, encodeVersionEdit, type VersionEdit } from './version-edit.js';
@@ -41,17 +52,21 @@ export class ManifestStore {
     readonly path: string,
     /** Number of this manifest file. */
     readonly manifestNumber: number,
+    /** The pointer file naming it (CURRENT or `CURRENT-<epoch>`): where its successor goes too. */
+    readonly pointer: string,
   ) {}
 
   /**
-   * Writes manifest `manifestNumber` holding `snapshot` and makes it the live one (see the file
-   * comment for the crash-safe order). Returns the store, open for `append()`.
+   * Writes manifest `manifestNumber` holding `snapshot` and makes it the live one through the
+   * pointer file `pointer` (CURRENT, or an owner's `CURRENT-<epoch>`; see the file comment for the
+   * crash-safe order). Returns the store, open for `append()`.
    */
   static async create(
     vfs: Vfs,
     dir: string,
     manifestNumber: number,
     snapshot: VersionEdit,
+    pointer: string = CURRENT_FILE_NAME,
   ): Promise<ManifestStore> {
     const name = manifestFileName(manifestNumber);
     const path = joinPath(dir, name);
@@ -60,21 +75,24 @@ export class ManifestStore {
       await log.addRecord(encodeVersionEdit(snapshot));
       await log.sync();
       await vfs.syncDir(dir);
-      await writeCurrent(vfs, dir, name);
+      await writeCurrent(vfs, dir, name, pointer);
     } catch (err) {
       await log.close().catch(() => {});
       throw err;
     }
-    return new ManifestStore(log, path, manifestNumber);
+    return new ManifestStore(log, path, manifestNumber, pointer);
   }
 
   /**
-   * Reads CURRENT and every edit of the manifest it names. A torn tail of the manifest is
-   * tolerated (the edit it held was never acknowledged). NOT_FOUND when there is no CURRENT;
-   * DATA_LOSS when CURRENT is malformed, names a missing manifest, or the manifest is corrupt.
+   * Reads the live pointer (CURRENT, or the `CURRENT-<epoch>` of the highest epoch) and every edit
+   * of the manifest it names. A torn tail of the manifest is tolerated (the edit it held was never
+   * acknowledged). NOT_FOUND when there is no pointer; DATA_LOSS when the pointer is malformed,
+   * names a missing manifest, or the manifest is corrupt.
    */
   static async recover(vfs: Vfs, dir: string): Promise<RecoveredManifest> {
-    const currentPath = joinPath(dir, CURRENT_FILE_NAME);
+    const pointer = livePointerName(await vfs.list(dir));
+    if (pointer === undefined) throw errors.notFound('store has no current file', { dir });
+    const currentPath = joinPath(dir, pointer);
     const text = (await vfs.readFile(currentPath)).toString('latin1');
     const name = text.endsWith(CURRENT_TERMINATOR) ? text.slice(0, -CURRENT_TERMINATOR.length) : '';
     const parsed = parseFileName(name);
@@ -130,9 +148,10 @@ export class ManifestStore {
   }
 }
 
-/** Points CURRENT at manifest `name`: write a temp file, sync, rename, sync the directory. */
-async function writeCurrent(vfs: Vfs, dir: string, name: string): Promise<void> {
-  const tempPath = joinPath(dir, CURRENT_TEMP_FILE_NAME);
+/** Points `pointer` at manifest `name`: write a temp file, sync, rename, sync the directory. */
+async function writeCurrent(vfs: Vfs, dir: string, name: string, pointer: string): Promise<void> {
+  // Each pointer has its own temp file, so a fenced owner's late write never touches the new one's.
+  const tempPath = joinPath(dir, pointer === CURRENT_FILE_NAME ? CURRENT_TEMP_FILE_NAME : `${pointer}.tmp`);
   const file = await vfs.createWritable(tempPath);
   try {
     await file.append(Buffer.from(name + CURRENT_TERMINATOR, 'latin1'));
@@ -140,6 +159,6 @@ async function writeCurrent(vfs: Vfs, dir: string, name: string): Promise<void> 
   } finally {
     await file.close();
   }
-  await vfs.rename(tempPath, joinPath(dir, CURRENT_FILE_NAME));
+  await vfs.rename(tempPath, joinPath(dir, pointer));
   await vfs.syncDir(dir);
 }

@@ -30,7 +30,7 @@ import { errors, fromFsError, type TabulaError } from '../common/errors.js';
 import type { ReadableFile, Vfs, WritableFile } from './vfs.js';
 
 /** Operations a fault can target. */
-export type FaultOp = 'append' | 'sync' | 'syncDir' | 'rename' | 'create' | 'read' | 'remove';
+export type FaultOp = 'append' | 'sync' | 'syncDir' | 'rename' | 'create' | 'read' | 'remove' | 'link';
 
 /** A fault to inject. */
 export interface FaultSpec {
@@ -229,6 +229,16 @@ export class MemVfs implements Vfs {
     dst.dir.live.set(dst.name, inode);
     this.stats.renames++;
     this.onPersistencePoint?.('rename', to);
+  }
+
+  async link(existing: string, newPath: string): Promise<void> {
+    this.checkFault('link', newPath, 'link');
+    const inode = this.fileAt(existing, 'link');
+    const dst = this.parentOf(newPath, 'link');
+    if (dst.dir.live.has(dst.name)) {
+      throw errors.alreadyExists('file already exists', { op: 'link', path: newPath });
+    }
+    dst.dir.live.set(dst.name, inode);
   }
 
   async remove(path: string): Promise<void> {

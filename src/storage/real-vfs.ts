@@ -132,6 +132,17 @@ export class RealVfs implements Vfs {
     }
   }
 
+  async link(existing: string, newPath: string): Promise<void> {
+    try {
+      await fsp.link(existing, newPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw errors.alreadyExists('file already exists', { op: 'link', path: newPath });
+      }
+      throw this.mapMissing(err, 'link', existing);
+    }
+  }
+
   async remove(path: string): Promise<void> {
     try {
       await fsp.rm(path, { force: true });

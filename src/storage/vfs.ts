@@ -53,6 +53,12 @@ export interface Vfs {
   readFile(path: string): Promise<Buffer>;
   /** Atomically renames, replacing `to` if it exists. Durable after `syncDir` of the parent. */
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Gives the existing file `existing` the second name `newPath`, exclusively: ALREADY_EXISTS when
+   * `newPath` exists, which is never replaced. The one exclusive creation that NFS honours on every
+   * protocol version (O_EXCL does not on NFSv2); the new entry is durable after `syncDir`.
+   */
+  link(existing: string, newPath: string): Promise<void>;
   /** Removes a file; absent files are not an error. Durable after `syncDir` of the parent. */
   remove(path: string): Promise<void>;
   /** Names (not paths) of the entries of `dir`, sorted. Empty when `dir` does not exist. */

@@ -91,15 +91,20 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
   const shared = sharedEngineResources(options.engine);
   let catalogEngine: Engine;
   try {
+    // The catalog is fenced with the next epoch of its directory, under its store lock: a number
+    // that grows, durably, with every opening of the store. The host opens every tablet under it,
+    // so a process that lost the store (an NFS lock lapsed) can commit nothing more anywhere.
     catalogEngine = await Engine.open({
       ...shared,
       dir: joinPath(options.dir, options.catalogDir ?? 'catalog'),
+      ownerEpoch: 'next',
     });
   } catch (err) {
     await shared.executor.close();
     throw err;
   }
-  const { host, metadata } = wire(options, shared, threshold, new Catalog(catalogEngine));
+  const ownerEpoch = catalogEngine.ownerEpoch ?? SINGLE_HOST_OWNER_EPOCH;
+  const { host, metadata } = wire(options, shared, threshold, new Catalog(catalogEngine), ownerEpoch);
   const store = new LocalTableStore(metadata, host, options.closeAfter ?? []);
   try {
     await metadata.load();
@@ -117,6 +122,7 @@ function wire(
   shared: SharedEngineOptions,
   splitThresholdBytes: number,
   catalog: Catalog,
+  ownerEpoch: number,
 ): { host: TabletHost; metadata: MetadataService } {
   const clock = options.clock ?? systemClock;
   const rand = options.rand ?? systemRand;
@@ -150,7 +156,7 @@ function wire(
     vfs: shared.vfs,
     catalog,
     host,
-    ownerEpoch: SINGLE_HOST_OWNER_EPOCH,
+    ownerEpoch,
     dirNames,
     clock,
     rand,

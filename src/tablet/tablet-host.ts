@@ -9,12 +9,14 @@
  * in a cluster each tablet server runs a host.
  *
  * Owner epoch: each open tablet records the epoch it was opened under (`TabletHandle.ownerEpoch`;
- * split and merge children inherit their parents'). Nothing checks it yet. Fencing will plug in at
- * two commit points: (1) `TabletLifecycle.openTablet` will pass the epoch into `Engine.open`, and
- * the engine's manifest log (`ManifestLog.logAndApply`, src/storage/engine-manifest-log.ts) will
- * refuse, before its `ManifestStore.append`, an edit whose epoch is below the highest the tablet's
- * namespace has recorded; (2) `MetadataCommits.commitTablets` will carry the parents' epoch, and
- * the metadata service will refuse a split or merge from an owner it no longer assigns.
+ * split and merge children inherit their parents'), and `TabletLifecycle.openTablet` opens its
+ * engine with it: the engine fences the tablet's directory (src/storage/owner-fence.ts), and every
+ * commit point of the engine — its manifest edits (`ManifestLog.logAndApply` checks before
+ * `ManifestStore.append`, which covers flush and compaction results and split/merge adoptions),
+ * new WAL segments and write acknowledgements — fails with FAILED_PRECONDITION `owner epoch is
+ * stale` once a higher epoch has fenced the directory (docs/rfcs/0003-epoch-fencing.md). Still to
+ * come: `MetadataCommits.commitTablets` carrying the parents' epoch, so the metadata service
+ * refuses a split or merge from an owner it no longer assigns.
  *
  * Invariants: a table is served (in `tables`) from the end of `openTable` to the start of
  * `closeTable`; a table's `record` is the one last applied by the metadata service.

@@ -11,8 +11,9 @@
  * its engine reports are applied (releases before that are already reflected in what is counted);
  * a retired tablet's engine closes only once no scan reads it, and its files are collected after.
  *
- * Every open tablet carries the owner epoch it was opened under; the children of a split or merge
- * inherit their parents' epoch.
+ * Every open tablet carries the owner epoch it was opened under, and its engine fences the tablet's
+ * directory with it (src/storage/owner-fence.ts): an owner whose epoch is no longer the highest can
+ * commit nothing there. The children of a split or merge inherit their parents' epoch.
  *
  * Concurrency: single event-loop thread; closing retired tablets and releasing the files they held
  * run as the host's background tasks.
@@ -99,6 +100,7 @@ export class TabletLifecycle {
     let counted = false;
     const engine = await Engine.open({
       ...this.engineOptions(table, record.tabletDir),
+      ownerEpoch,
       compactionFilter: () => this.gcFilter(table.record.schema),
       onSourcesReleased: (sources) => {
         if (counted) this.background.track(table.files.release(sources));

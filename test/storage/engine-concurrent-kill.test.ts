@@ -147,6 +147,9 @@ class KillPointVfs implements Vfs {
   openReadable(path: string): Promise<ReadableFile> {
     return this.inner.openReadable(path);
   }
+  link(existing: string, newPath: string): Promise<void> {
+    return this.inner.link(existing, newPath);
+  }
   readFile(path: string): Promise<Buffer> {
     return this.inner.readFile(path);
   }
