@@ -313,6 +313,11 @@ export const RPC_REQUEST_BYTES_IN_FLIGHT_MAX = 128 * 1024 * 1024;
  * it the call stops producing until its reader reads (flow control holds the rest back).
  */
 export const GRPC_STREAM_UNFLUSHED_BYTES_MAX = 1024 * 1024;
+/**
+ * A ReadRows whose reader has not read for this long lets go of its engine iterator (which pins
+ * memtables and SSTable readers) and reopens it after its last row when the reader reads again.
+ */
+export const READ_ROWS_STALL_RELEASE_MS = 1_000;
 /** HTTP/2 receive window of each request stream, in bytes (SETTINGS_INITIAL_WINDOW_SIZE). */
 export const GRPC_STREAM_RECEIVE_WINDOW_BYTES = 1024 * 1024;
 /** HTTP/2 receive window of each connection, in bytes. */

@@ -13,6 +13,7 @@ import {
   READ_ROWS_CHUNK_VALUE_BYTES_MAX,
   READ_ROWS_FIRST_RESPONSE_BYTES_TARGET,
   READ_ROWS_RESPONSE_BYTES_TARGET,
+  READ_ROWS_STALL_RELEASE_MS,
 } from '../common/limits.js';
 import type { ValidMutation } from '../model/mutation.js';
 import { validateMutations, validateRowKey } from '../model/mutation.js';
@@ -23,6 +24,7 @@ import type { RowMutations, TableStore, Tablet } from '../tablet/table-store-api
 import type { MutateRowsEntry, ReadRowsRequest } from './data-requests.js';
 import { compileRequestFilter, readRowsQuery, validateMutateRowsEntries } from './data-requests.js';
 import { readRowsResponses } from './read-rows-chunker.js';
+import { ResumableRows } from './resumable-rows.js';
 import { encodedReadRowsResponses } from './read-rows-encoder.js';
 import type { DataRequestNames } from './request-names.js';
 import { dataRequestTable, parseInstanceName } from './request-names.js';
@@ -100,8 +102,9 @@ async function readRows(
 ) {
   const tablet = tabletFor(store, request);
   const query = readRowsQuery(request);
+  const rows = new ResumableRows(query, (q) => tablet.readRows(q));
   const responses = readRowsResponses(
-    { [Symbol.iterator]: () => tablet.readRows(query) },
+    { [Symbol.iterator]: () => rows },
     {
       chunkValueBytesMax: READ_ROWS_CHUNK_VALUE_BYTES_MAX,
       responseBytesTarget: READ_ROWS_RESPONSE_BYTES_TARGET,
@@ -109,7 +112,10 @@ async function readRows(
       rowsLimit: query.rowsLimit,
     },
   );
-  await writeWithBackpressure(call, encodedReadRowsResponses(responses));
+  await writeWithBackpressure(call, encodedReadRowsResponses(responses), {
+    afterMs: READ_ROWS_STALL_RELEASE_MS,
+    onStall: () => rows.release(),
+  });
 }
 
 async function sampleRowKeys(

@@ -5,12 +5,21 @@
  * write that returned true is produced before yielding, so the end of the source is known without
  * an extra turn of the event loop.
  *
+ * A wait for the reader that lasts `stall.afterMs` calls `stall.onStall` (ReadRows lets go of its
+ * engine iterator then: resumable-rows.ts).
+ *
  * Stops pulling as soon as the client cancels or the call's deadline passes, and always closes the
  * source (`return()`), so a tablet scan under it releases its iterators. Between writes it yields
  * to the event loop, so one large scan cannot starve other calls.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ServerWritableStream } from '@grpc/grpc-js';
+
+/** Called once a wait for the reader has lasted `afterMs` (e.g. to let go of engine iterators). */
+export interface StallHook {
+  readonly afterMs: number;
+  readonly onStall: () => void;
+}
 
 /** How a stream ended. */
 export type StreamOutcome = 'completed' | 'cancelled' | 'deadline';
@@ -29,6 +38,7 @@ function msUntil(deadline: Date | number): number {
 export async function writeWithBackpressure<T>(
   call: ServerWritableStream<unknown, T>,
   source: Iterator<T, void, undefined>,
+  stall?: StallHook,
 ): Promise<StreamOutcome> {
   let stopped: StreamOutcome | undefined;
   let wake: (() => void) | undefined;
@@ -58,10 +68,13 @@ export async function writeWithBackpressure<T>(
         if (next.done === true) return stopped ?? 'completed';
         await nextTurn();
       } else {
+        const stallTimer =
+          stall === undefined ? undefined : setTimeout(stall.onStall, stall.afterMs);
         await new Promise<void>((resolve) => {
           wake = resolve;
           if (stopped !== undefined) resolve();
         });
+        if (stallTimer !== undefined) clearTimeout(stallTimer);
         wake = undefined;
         if (stopped !== undefined) return stopped;
         next = source.next();

@@ -73,6 +73,14 @@ export interface EngineOptions {
    * highest fence, under the store lock. Absent (the default): no fencing, the store lock only.
    */
   ownerEpoch?: OwnerEpochOption;
+  /**
+   * With an owner epoch: whether each write is acknowledged only after a check that no higher
+   * epoch fenced the directory (default true). A single process whose store lock already keeps
+   * every other writer out turns it off: the check is one directory listing per group commit,
+   * and a lone writer lost ~40% of its writes/s to it (docs/rfcs/0003-epoch-fencing.md).
+   * Manifest edits and new WAL segments are checked either way.
+   */
+  fenceAcknowledgements?: boolean;
   /** Longest a stalled writer waits before RESOURCE_EXHAUSTED. */
   writeStallMsMax?: number;
   /** Source of time (tests inject a manual clock). */
@@ -96,6 +104,7 @@ export type ResolvedOptions = Required<
   >
 > & {
   ownerEpoch: OwnerEpochOption | undefined;
+  fenceAcknowledgements: boolean;
   filterPrefix: PrefixRule | undefined;
   compactionFilter: EngineOptions['compactionFilter'];
   blockCache: BlockCache | undefined;
@@ -130,6 +139,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     onSourcesReleased: o.onSourcesReleased,
     writeStallMsMax: o.writeStallMsMax ?? limits.WRITE_STALL_MS_MAX,
     ownerEpoch: o.ownerEpoch,
+    fenceAcknowledgements: o.fenceAcknowledgements ?? true,
     clock: o.clock ?? systemClock,
     rand: o.rand ?? systemRand,
   };

@@ -15,8 +15,8 @@
  *
  * Fencing (with an owner epoch, owner-fence.ts): a new WAL segment is created only after a check
  * that no higher epoch has fenced the directory, and a write is acknowledged (applied and resolved)
- * only after a check that started once its append completed; the checks of one group commit share
- * one directory listing. A fenced owner's write fails with FAILED_PRECONDITION `owner epoch is
+ * only after a check that started once its append completed (unless `fenceAcknowledgements` is
+ * off: a single process under its store lock); the checks of one group commit share one listing. A fenced owner's write fails with FAILED_PRECONDITION `owner epoch is
  * stale`, and so does every later one (docs/rfcs/0003-epoch-fencing.md).
  *
  * Concurrency: single event-loop thread; admission is serialized by a promise chain (`inTurn`).
@@ -77,7 +77,7 @@ export class WriteAdmission {
     const mem = state.mem;
     this.admittedBytes += record.length;
     this.inflightWrites++;
-    const fence = state.fence;
+    const fence = state.opts.fenceAcknowledgements ? state.fence : undefined;
     const appended = state.wal.append(record, state.opts.durability === 'sync');
     const done = (fence ? appended.then(() => fence.verifyForAck()) : appended)
       .then(() => this.apply(mem, record))

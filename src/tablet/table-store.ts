@@ -88,7 +88,9 @@ export async function openTableStore(options: TableStoreOptions): Promise<TableS
       bytesMin: limits.SPLIT_THRESHOLD_BYTES_MIN,
     });
   }
-  const shared = sharedEngineResources(options.engine);
+  // One process under the catalog's store lock: no other process can write this store, so writes
+  // are not fenced one by one (manifest edits and new WAL segments still are).
+  const shared = sharedEngineResources({ fenceAcknowledgements: false, ...options.engine });
   let catalogEngine: Engine;
   try {
     // The catalog is fenced with the next epoch of its directory, under its store lock: a number
