@@ -293,3 +293,30 @@ export const ETCD_RECEIVE_MESSAGE_BYTES_MAX = 2 * COORD_STATE_BYTES_MAX + 1024 *
 export const ETCD_GRPC_KEEPALIVE_MS = 10_000;
 /** Time a gRPC keepalive ping to etcd may go unanswered before the connection is dropped. */
 export const ETCD_GRPC_KEEPALIVE_TIMEOUT_MS = 5_000;
+
+// ---- Cluster: master, tablet servers, routing (src/master, src/cluster) --------------------------
+
+/** Time to live of a tablet server's coordination session: its tablets move this long after it dies. */
+export const CLUSTER_SERVER_SESSION_TTL_MS = 2_000;
+/** Time to live of the master's lock; a standby master takes over within about this. */
+export const CLUSTER_MASTER_LOCK_TTL_MS = 3_000;
+/** The master renews its lock every ttl × this. */
+export const CLUSTER_MASTER_RENEW_FRACTION = 1 / 3;
+/** Pause between two tries of a standby master to take the lock. */
+export const CLUSTER_MASTER_LOCK_RETRY_MS = 500;
+/** Longest wait of CreateTable for its new tablets to open on their servers. */
+export const CLUSTER_TABLE_OPEN_WAIT_MS = 10_000;
+/** Pause between two tries to open a tablet whose directory another process still holds. */
+export const CLUSTER_TABLET_OPEN_RETRY_MS = 100;
+/** Most tries to open one tablet before the server gives it up (the master reassigns it later). */
+export const CLUSTER_TABLET_OPEN_TRIES_MAX = 100;
+/** Pause before a tablet server whose session expired registers again. */
+export const CLUSTER_REJOIN_RETRY_MS = 500;
+/** Pause before the master reconciles assignments again after a failed round. */
+export const CLUSTER_RECONCILE_RETRY_MS = 500;
+/** Deadline of one call a tablet server forwards to another server or to the master. */
+export const CLUSTER_FORWARD_DEADLINE_MS = 30_000;
+/** Rows a forwarded ReadRows segment collects before they are chunked and sent on. */
+export const CLUSTER_READ_BATCH_ROWS = 256;
+/** Times a routed call refreshes its assignments after a `moved` answer and tries again. */
+export const CLUSTER_MOVED_RETRIES_MAX = 1;
