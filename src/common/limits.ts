@@ -299,7 +299,7 @@ export const ETCD_GRPC_KEEPALIVE_TIMEOUT_MS = 5_000;
 /** Time to live of a tablet server's coordination session: its tablets move this long after it dies. */
 export const CLUSTER_SERVER_SESSION_TTL_MS = 2_000;
 /** Time to live of the master's lock; a standby master takes over within about this. */
-export const CLUSTER_MASTER_LOCK_TTL_MS = 3_000;
+export const CLUSTER_MASTER_LOCK_TTL_MS = 5_000;
 /** The master renews its lock every ttl × this. */
 export const CLUSTER_MASTER_RENEW_FRACTION = 1 / 3;
 /** Pause between two tries of a standby master to take the lock. */

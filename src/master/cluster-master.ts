@@ -21,6 +21,7 @@ import * as limits from '../common/limits.js';
 import type { Logger } from '../common/logger.js';
 import type { Coordination, Lease, Session } from '../coord/coordination.js';
 import { type CoordinationTimers, systemTimers } from '../coord/coordination-timers.js';
+import { loadBigtableProtos } from '../server/protos.js';
 import { type RunningServer, startServer } from '../server/server.js';
 import { Engine } from '../storage/engine.js';
 import { joinPath } from '../storage/vfs.js';
@@ -173,10 +174,13 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const rand = options.rand ?? systemRand;
   const timers = options.timers ?? systemTimers;
   const { coord, log } = options;
+  // The heavy synchronous start-up (protos, compaction workers) runs before the lock is won, so
+  // it cannot delay the first renewals past the lease's deadline on a loaded machine.
+  loadBigtableProtos();
+  const shared = sharedEngineResources();
   const lease = await winLock(options, timers);
   const stopLease = keepLease(lease, options, timers);
   log.info({ epoch: lease.epoch }, 'master lock won');
-  const shared = sharedEngineResources();
   const catalogDir = await locateMetadata(coord);
   const catalogEngine = await openCatalog(shared, joinPath(options.dir, catalogDir), timers);
   const view = new ClusterView(coord, (err) => log.error({ err }, 'cluster view error'));
