@@ -98,11 +98,13 @@ function rowBound(key: Buffer): { row: Buffer; atEnd: boolean } {
 /** The RowRange of an engine key range whose bounds are row bounds. */
 export function rowRangeOf(range: KeyRange): RowRange {
   const start = rowBound(range.start);
-  const out: RowRange = start.atEnd ? { startKeyOpen: start.row } : { startKeyClosed: start.row };
+  const out: RowRange = start.atEnd
+    ? { startKey: 'startKeyOpen', startKeyOpen: start.row }
+    : { startKey: 'startKeyClosed', startKeyClosed: start.row };
   if (range.end !== undefined) {
     const end = rowBound(range.end);
-    if (end.atEnd) out.endKeyClosed = end.row;
-    else out.endKeyOpen = end.row;
+    if (end.atEnd) Object.assign(out, { endKey: 'endKeyClosed', endKeyClosed: end.row });
+    else Object.assign(out, { endKey: 'endKeyOpen', endKeyOpen: end.row });
   }
   return out;
 }

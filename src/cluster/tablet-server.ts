@@ -185,7 +185,21 @@ export class TabletServer {
     const opening = [...wanted.values()].filter(
       (w) => this.tablets.get(w.assignment.tablet.tableId, w.assignment.tablet.tabletDir) === undefined,
     );
-    await Promise.all(opening.map((w) => this.openOne(w.table, w.assignment, session)));
+    const failed = await Promise.all(
+      opening.map((w) =>
+        this.openOne(w.table, w.assignment, session).then(
+          () => false,
+          (err) => {
+            this.options.log.warn({ err, tablet: w.assignment.tablet.tabletDir }, 'opening a tablet failed');
+            return true;
+          },
+        ),
+      ),
+    );
+    // A tablet whose directory another process still holds (a paused old owner) is tried again
+    // in a later round, for as long as it stays assigned here.
+    if (failed.includes(true))
+      this.timers.setTimer(limits.CLUSTER_REJOIN_RETRY_MS, () => this.scheduleReconcile());
   }
 
   private async openOne(table: TableRecord, a: Assignment, session: Session): Promise<void> {
