@@ -31,6 +31,8 @@ const MASTER_PORT_DEFAULT = 8090;
 const TABLET_SERVER_PORT_DEFAULT = 8086;
 const PORT_MAX = 65_535;
 const EXIT_LOST = 1;
+/** Period of the timer that keeps a waiting standby master's process alive. */
+const KEEP_ALIVE_INTERVAL_MS = 60_000;
 
 interface ClusterFlags {
   coord: string;
@@ -66,6 +68,9 @@ async function runMaster(flags: ClusterFlags): Promise<void> {
   const coord = await openClusterCoordination(flags.coord);
   const { startMaster } = await import('../master/cluster-master.js');
   const stop = signalled();
+  // Coordination timers do not keep a process alive; a standby waiting for the lock has nothing
+  // else that does until it is elected.
+  const alive = setInterval(() => undefined, KEEP_ALIVE_INTERVAL_MS);
   console.error('waiting to become the master');
   const master = await startMaster({
     coord,
@@ -80,6 +85,7 @@ async function runMaster(flags: ClusterFlags): Promise<void> {
   });
   console.error(`master elected (epoch ${master.epoch}): admin API at ${master.address}`);
   log.info({ signal: await stop }, 'shutting down');
+  clearInterval(alive);
   await master.close();
   await coord.close();
   process.exit(0);

@@ -40,8 +40,14 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function launch(name: string, args: string[], ready: RegExp): Promise<ClusterProcess> {
+async function launch(
+  name: string,
+  args: string[],
+  ready: RegExp,
+  spawned?: (child: ChildProcess) => void,
+): Promise<ClusterProcess> {
   const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned?.(child);
   let err = '';
   let log = '';
   // The JSON log on stdout: its tail goes into a start failure's message.
@@ -86,6 +92,9 @@ export class LocalCluster {
   master!: ClusterProcess;
   coord!: Coordination;
   private serverCount = 0;
+  private masterCount = 0;
+  /** Every master process started (elected or not), for `destroy`. */
+  private readonly masters: ChildProcess[] = [];
 
   private constructor(
     readonly etcd: EtcdCluster,
@@ -103,13 +112,8 @@ export class LocalCluster {
     );
     try {
       cluster.coord = await openCoordination(cluster.coordUrl);
-      const port = await freePort();
       const [master] = await Promise.all([
-        launch(
-          'master',
-          ['master', '--coord', cluster.coordUrl, '--store', cluster.storeDir, '--port', String(port)],
-          /master elected \(epoch ()\d+\): admin API at (\S+)/,
-        ),
+        cluster.startMaster(),
         ...Array.from({ length: servers }, () => cluster.startServer()),
       ]);
       cluster.master = master as ClusterProcess;
@@ -118,6 +122,21 @@ export class LocalCluster {
       throw err;
     }
     return cluster;
+  }
+
+  /**
+   * Starts a master process; resolves once it is elected (a standby resolves only when the active
+   * master is gone). Every master started is stopped by `destroy`.
+   */
+  async startMaster(): Promise<ClusterProcess> {
+    const port = await freePort();
+    const p = await launch(
+      `master${this.masterCount++}`,
+      ['master', '--coord', this.coordUrl, '--store', this.storeDir, '--port', String(port)],
+      /master elected \(epoch ()\d+\): admin API at (\S+)/,
+      (child) => this.masters.push(child),
+    );
+    return p;
   }
 
   /** Starts one more tablet server. */
@@ -146,7 +165,9 @@ export class LocalCluster {
   /** Stops every process (SIGKILL), etcd, and removes the store. */
   async destroy(): Promise<void> {
     await this.coord?.close().catch(() => undefined);
-    await Promise.all([...this.servers, ...(this.master ? [this.master] : [])].map((p) => p.kill()));
+    await Promise.all(this.servers.map((p) => p.kill()));
+    for (const m of this.masters) m.kill('SIGKILL');
+    await Promise.all(this.masters.map((m) => exited(m)));
     await this.etcd.destroy();
     rmSync(this.storeDir, { recursive: true, force: true });
   }
