@@ -18,11 +18,14 @@ import {
   tableName,
   unary,
 } from '../support/api-client.js';
-import { LocalCluster } from './cluster-processes.js';
+import { type ClusterProcess, LocalCluster } from './cluster-processes.js';
 
 const ROWS = 60;
 const SPLITS = ['r15', 'r30', 'r45'];
 const key = (i: number) => `r${String(i).padStart(2, '0')}`;
+/** Tries of a write naming a family just created through another server, and the pause between. */
+const SCHEMA_TRIES_MAX = 50;
+const SCHEMA_RETRY_MS = 20;
 
 let cluster: LocalCluster;
 
@@ -35,10 +38,7 @@ after(async () => {
 });
 
 test('the official client creates, writes through one server and reads through the other', async () => {
-  const [a, b] = cluster.servers as [
-    NonNullable<(typeof cluster.servers)[0]>,
-    NonNullable<(typeof cluster.servers)[0]>,
-  ];
+  const [a, b] = cluster.servers as [ClusterProcess, ClusterProcess];
   const clientA = nodeClient(a.address);
   const clientB = nodeClient(b.address);
   try {
@@ -74,10 +74,7 @@ test('the official client creates, writes through one server and reads through t
 });
 
 test('raw API through the other server: multi-owner batches, ordered scans, refusals', async () => {
-  const [a, b] = cluster.servers as [
-    NonNullable<(typeof cluster.servers)[0]>,
-    NonNullable<(typeof cluster.servers)[0]>,
-  ];
+  const [a, b] = cluster.servers as [ClusterProcess, ClusterProcess];
   const dataA = connectData(a.address);
   const dataB = connectData(b.address);
   const adminB = connectTableAdmin(b.address);
@@ -137,6 +134,64 @@ test('raw API through the other server: multi-owner batches, ordered scans, refu
   } finally {
     dataA.close();
     dataB.close();
+    adminB.close();
+  }
+});
+
+test('schema admin through a tablet server reaches the master and every server', async () => {
+  const [a, b] = cluster.servers as [ClusterProcess, ClusterProcess];
+  const dataA = connectData(a.address);
+  const adminA = connectTableAdmin(a.address);
+  const adminB = connectTableAdmin(b.address);
+  try {
+    await unary(adminB, 'ModifyColumnFamilies', {
+      name: tableName('users'),
+      modifications: [{ id: 'cf2', create: { gcRule: { maxNumVersions: 1 } } }],
+    });
+    // The other server learns the schema through its watch, a few milliseconds later.
+    const write = () =>
+      unary(dataA, 'MutateRow', {
+        tableName: tableName('users'),
+        rowKey: Buffer.from(key(50)),
+        mutations: [setCell('cf2', 'q', 1000, Buffer.from('new'))],
+      });
+    for (let tries = 1; ; tries++) {
+      const o = await outcome(write);
+      if (o.code === 'OK') break;
+      assert.ok(o.code === 'NOT_FOUND' && tries < SCHEMA_TRIES_MAX, `${o.code} ${o.message}`);
+      await new Promise((r) => setTimeout(r, SCHEMA_RETRY_MS));
+    }
+    const table = await unary(adminA, 'GetTable', { name: tableName('users'), view: 'SCHEMA_VIEW' });
+    assert.deepEqual(Object.keys(table.columnFamilies).sort(), ['cf', 'cf2']);
+    const drop = await outcome(() =>
+      unary(adminA, 'ModifyColumnFamilies', {
+        name: tableName('users'),
+        modifications: [{ id: 'cf2', drop: true }],
+      }),
+    );
+    assert.equal(drop.code, 'UNIMPLEMENTED');
+    await unary(adminA, 'UpdateTable', {
+      table: { name: tableName('users'), deletionProtection: true },
+      updateMask: { paths: ['deletion_protection'] },
+    });
+    const protectedDelete = await outcome(() => unary(adminB, 'DeleteTable', { name: tableName('users') }));
+    assert.equal(protectedDelete.code, 'FAILED_PRECONDITION');
+    await unary(adminB, 'UpdateTable', {
+      table: { name: tableName('users'), deletionProtection: false },
+      updateMask: { paths: ['deletion_protection'] },
+    });
+    await unary(adminB, 'DeleteTable', { name: tableName('users') });
+    assert.equal((await cluster.tabletsByServer()).size, 0, 'no assignment is left');
+    // The other server learns of the deletion through its watch.
+    for (let tries = 1; ; tries++) {
+      const gone = await outcome(() => readRows(dataA, 'users'));
+      if (gone.code === 'NOT_FOUND') break;
+      assert.ok(tries < SCHEMA_TRIES_MAX, `${gone.code} ${gone.message}`);
+      await new Promise((r) => setTimeout(r, SCHEMA_RETRY_MS));
+    }
+  } finally {
+    dataA.close();
+    adminA.close();
     adminB.close();
   }
 });
