@@ -6,13 +6,16 @@
  *
  * `refresh()` restarts the view: it stops the watch, lists again and watches from the listed
  * revision + 1, so no event is lost or applied twice (coordination.ts's list-then-watch rule).
- * A watch that breaks (compaction, lost connection) is restarted the same way.
+ * A watch that breaks (compaction, lost connection) is restarted the same way, and again every
+ * CLUSTER_VIEW_RETRY_MS while coordination cannot be reached (the maps keep their last state).
  *
  * Concurrency: single event-loop thread. Listeners run after each applied change or snapshot;
  * they must not throw. Invariant: the maps reflect every change up to `revision` and none after,
  * except while a restart is in progress (then they hold the previous snapshot plus its events).
  */
+import { CLUSTER_VIEW_RETRY_MS } from '../common/limits.js';
 import type { Coordination, Unsubscribe } from '../coord/coordination.js';
+import type { CoordinationTimers } from '../coord/coordination-timers.js';
 import { rowStartKey } from '../model/cell-key.js';
 import type { TableRecord } from '../tablet/catalog.js';
 import { DATA_START_KEY } from '../tablet/row-reader.js';
@@ -63,6 +66,7 @@ export class ClusterView {
 
   constructor(
     private readonly coord: Coordination,
+    private readonly timers: CoordinationTimers,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -142,12 +146,19 @@ export class ClusterView {
       },
       {
         fromRevision: revision + 1,
-        onBroken: () => {
-          if (!this.closed) this.refresh().catch((err) => this.onError(err));
-        },
+        onBroken: () => this.restartUntilDone(),
       },
     );
     this.notify();
+  }
+
+  /** Restarts a broken watch, again every CLUSTER_VIEW_RETRY_MS while coordination cannot be reached. */
+  private restartUntilDone(): void {
+    if (this.closed) return;
+    this.refresh().catch((err) => {
+      this.onError(err);
+      this.timers.setTimer(CLUSTER_VIEW_RETRY_MS, () => this.restartUntilDone());
+    });
   }
 
   private notify(): void {

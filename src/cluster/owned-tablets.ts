@@ -27,7 +27,7 @@ import type { Clock, Rand } from '../common/clock.js';
 import { ErrorCode, errors, hasCode } from '../common/errors.js';
 import * as limits from '../common/limits.js';
 import type { Logger } from '../common/logger.js';
-import type { CancelTimer, CoordinationTimers } from '../coord/coordination-timers.js';
+import type { CoordinationTimers } from '../coord/coordination-timers.js';
 import type { Engine, EngineOptions } from '../storage/engine.js';
 import type { FileSource } from '../storage/file-refs.js';
 import { BackgroundTasks } from '../tablet/background-tasks.js';
@@ -199,10 +199,7 @@ export class OwnedTablets {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel: CancelTimer = this.options.timers.setTimer(ms, () => resolve());
-      void cancel;
-    });
+    return new Promise((resolve) => void this.options.timers.setTimer(ms, resolve));
   }
 }
 

@@ -16,7 +16,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { errorOfCall, errorOfStatus } from '../client/grpc-errors.js';
 import { type CellChunkIn, ReadRowsAssembler } from '../client/read-rows-assembler.js';
 import type { Clock } from '../common/clock.js';
-import { ErrorCode, errors, TabulaError } from '../common/errors.js';
+import { errors, TabulaError } from '../common/errors.js';
 import { CLUSTER_FORWARD_DEADLINE_MS } from '../common/limits.js';
 import type { KeyRange } from '../model/cell-key.js';
 import type { ValidMutation } from '../model/mutation.js';
@@ -179,7 +179,13 @@ export class PeerClients {
     const outcomes: unknown[] = entries.map(() =>
       errors.unavailable('forwarded write got no answer for this entry'),
     );
-    for await (const response of call as AsyncIterable<Message>) {
+    const responses: Message[] = [];
+    try {
+      for await (const response of call as AsyncIterable<Message>) responses.push(response);
+    } catch (err) {
+      throw errorOfCall(err);
+    }
+    for (const response of responses) {
       for (const e of (response.entries ?? []) as {
         index: string | number;
         status?: { code?: number; message?: string };
@@ -273,9 +279,4 @@ export class PeerClients {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
-}
-
-/** Whether `err` is an UNAVAILABLE answer. */
-export function isUnavailable(err: unknown): boolean {
-  return err instanceof TabulaError && err.code === ErrorCode.Unavailable;
 }

@@ -67,7 +67,9 @@ export class TabletServer {
   private constructor(private readonly options: TabletServerOptions) {
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
-    this.view = new ClusterView(options.coord, (err) => options.log.error({ err }, 'cluster view error'));
+    this.view = new ClusterView(options.coord, this.timers, (err) =>
+      options.log.error({ err }, 'cluster view error'),
+    );
     this.tablets = new OwnedTablets({
       dir: options.dir,
       clock: this.clock,
@@ -211,6 +213,11 @@ export class TabletServer {
     const startedMs = this.clock.monotonicMs();
     const handle = await this.tablets.open(table, t, a.ownerEpoch, stillWanted);
     if (!handle) return;
+    // The session may have ended, or the tablet moved on, while its WAL was replayed.
+    if (!stillWanted()) {
+      await this.tablets.close(t.tableId, t.tabletDir);
+      return;
+    }
     this.options.log.info(
       {
         table: t.tableId,

@@ -310,8 +310,12 @@ export const CLUSTER_TABLE_OPEN_WAIT_MS = 10_000;
 export const CLUSTER_TABLET_OPEN_RETRY_MS = 100;
 /** Most tries to open one tablet before the server gives it up (the master reassigns it later). */
 export const CLUSTER_TABLET_OPEN_TRIES_MAX = 100;
+/** Most tries of a new master to open the catalog while the previous master's process holds it. */
+export const CLUSTER_CATALOG_OPEN_TRIES_MAX = 100;
 /** Pause before a tablet server whose session expired registers again. */
 export const CLUSTER_REJOIN_RETRY_MS = 500;
+/** Pause between two tries to restart a broken watch of the cluster keys. */
+export const CLUSTER_VIEW_RETRY_MS = 500;
 /** Pause before the master reconciles assignments again after a failed round. */
 export const CLUSTER_RECONCILE_RETRY_MS = 500;
 /** Deadline of one call a tablet server forwards to another server or to the master. */

@@ -161,7 +161,7 @@ async function openCatalog(
     try {
       return await Engine.open({ ...shared, dir });
     } catch (err) {
-      if (!hasCode(err, ErrorCode.FailedPrecondition) || tries >= limits.CLUSTER_TABLET_OPEN_TRIES_MAX)
+      if (!hasCode(err, ErrorCode.FailedPrecondition) || tries >= limits.CLUSTER_CATALOG_OPEN_TRIES_MAX)
         throw err;
       await sleep(timers, limits.CLUSTER_TABLET_OPEN_RETRY_MS);
     }
@@ -183,7 +183,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   log.info({ epoch: lease.epoch }, 'master lock won');
   const catalogDir = await locateMetadata(coord);
   const catalogEngine = await openCatalog(shared, joinPath(options.dir, catalogDir), timers);
-  const view = new ClusterView(coord, (err) => log.error({ err }, 'cluster view error'));
+  const view = new ClusterView(coord, timers, (err) => log.error({ err }, 'cluster view error'));
   await view.start();
   const host = new AssignmentHost({ coord, view, clock, timers, log });
   const metadata = new MetadataService({

@@ -54,7 +54,7 @@ function tablet(tabletDir: string, startRow?: string, endRow?: string): TabletRe
 test('serves only owned rows under the assigned epoch, and nothing once the session is invalid', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tabula-owner-'));
   const coord = await openCoordination(`embedded:${join(dir, 'coord')}`);
-  const view = new ClusterView(coord, (err) => assert.fail(String(err)));
+  const view = new ClusterView(coord, systemTimers, (err) => assert.fail(String(err)));
   const session = await coord.openSession(SESSION_TTL_MS);
   const owned = new OwnedTablets({
     dir: join(dir, 'store'),
