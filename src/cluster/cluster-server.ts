@@ -126,14 +126,15 @@ export async function startClusterServer(options: ClusterServerOptions): Promise
     instanceAdminRpcs(),
     onInternal,
   );
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
+    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(err) : resolve(bound),
     );
   });
   let closing: Promise<void> | undefined;
   return {
-    address: `${options.host}:${port}`,
+    address: `${host}:${port}`,
     port,
     close: () => {
       closing ??= new Promise<void>((resolve) => {

@@ -139,12 +139,16 @@ export class OwnedTablets {
     }
   }
 
-  /** Stops serving a tablet: waits for the writes inside it, then closes its engine. */
+  /**
+   * Stops serving a tablet: waits for the writes inside it, and for the scans reading it at most
+   * CLUSTER_CLOSE_READERS_WAIT_MS (a scan still reading then fails), then closes its engine.
+   */
   async close(tableId: string, tabletDir: string): Promise<void> {
     const o = this.owned.get(key(tableId, tabletDir));
     if (!o) return;
     this.owned.delete(key(tableId, tabletDir));
     if (!o.handle.paused) await o.handle.pause();
+    await Promise.race([o.handle.whenUnread(), this.sleep(limits.CLUSTER_CLOSE_READERS_WAIT_MS)]);
     await o.handle.engine.close();
   }
 

@@ -314,6 +314,8 @@ export const CLUSTER_TABLET_OPEN_TRIES_MAX = 100;
 export const CLUSTER_CATALOG_OPEN_TRIES_MAX = 100;
 /** Pause before a tablet server whose session expired registers again. */
 export const CLUSTER_REJOIN_RETRY_MS = 500;
+/** Longest a tablet server closing a tablet waits for the scans reading it. */
+export const CLUSTER_CLOSE_READERS_WAIT_MS = 1_000;
 /** Pause between two tries to restart a broken watch of the cluster keys. */
 export const CLUSTER_VIEW_RETRY_MS = 500;
 /** Pause before the master reconciles assignments again after a failed round. */
