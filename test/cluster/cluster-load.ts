@@ -142,8 +142,10 @@ export async function assertNoAckedWriteLost(readers: readonly ClusterProcess[],
   }
 }
 
-/** p50 and max of `times`, rounded, as text. */
+/** p50, p99 (nearest rank) and max of `times`, rounded, as text. */
 export function summary(times: readonly number[]): string {
   const sorted = [...times].sort((x, y) => x - y);
-  return `p50 ${Math.round(sorted[Math.floor(sorted.length / 2)] as number)} ms, max ${Math.round(sorted[sorted.length - 1] as number)} ms`;
+  const at = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
+  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
 }
