@@ -34,6 +34,7 @@ import { type RunningConsole, startConsole } from '../web/console-server.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerBenchCommand } from './bench-command.js';
 import { errorLine, exitCodeOfAny } from './cli-output.js';
+import { registerClusterCommands } from './cluster-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerExportCommand } from './export-command.js';
 import { registerFsckCommand } from './fsck-command.js';
@@ -317,6 +318,7 @@ registerImportCommand(program);
 registerExportCommand(program);
 registerBenchCommand(program);
 registerFsckCommand(program);
+registerClusterCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(errorLine(err));

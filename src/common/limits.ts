@@ -368,3 +368,36 @@ export const READ_DRAIN_MESSAGES_MAX = 16;
  * only numbers below its own counter, never deletes one (docs/rfcs/0003-epoch-fencing.md).
  */
 export const FENCE_TAKEOVER_FILE_NUMBER_GAP = 1_000_000;
+
+// ---- Cluster: master, tablet servers, routing (src/master, src/cluster) --------------------------
+
+/** Time to live of a tablet server's coordination session: its tablets move this long after it dies. */
+export const CLUSTER_SERVER_SESSION_TTL_MS = 2_000;
+/** Time to live of the master's lock; a standby master takes over within about this. */
+export const CLUSTER_MASTER_LOCK_TTL_MS = 5_000;
+/** The master renews its lock every ttl × this. */
+export const CLUSTER_MASTER_RENEW_FRACTION = 1 / 3;
+/** Pause between two tries of a standby master to take the lock. */
+export const CLUSTER_MASTER_LOCK_RETRY_MS = 500;
+/** Longest wait of CreateTable for its new tablets to open on their servers. */
+export const CLUSTER_TABLE_OPEN_WAIT_MS = 10_000;
+/** Pause between two tries to open a tablet whose directory another process still holds. */
+export const CLUSTER_TABLET_OPEN_RETRY_MS = 100;
+/** Most tries to open one tablet before the server gives it up (the master reassigns it later). */
+export const CLUSTER_TABLET_OPEN_TRIES_MAX = 100;
+/** Most tries of a new master to open the catalog while the previous master's process holds it. */
+export const CLUSTER_CATALOG_OPEN_TRIES_MAX = 100;
+/** Pause before a tablet server whose session expired registers again. */
+export const CLUSTER_REJOIN_RETRY_MS = 500;
+/** Longest a tablet server closing a tablet waits for the scans reading it. */
+export const CLUSTER_CLOSE_READERS_WAIT_MS = 1_000;
+/** Pause between two tries to restart a broken watch of the cluster keys. */
+export const CLUSTER_VIEW_RETRY_MS = 500;
+/** Pause before the master reconciles assignments again after a failed round. */
+export const CLUSTER_RECONCILE_RETRY_MS = 500;
+/** Deadline of one call a tablet server forwards to another server or to the master. */
+export const CLUSTER_FORWARD_DEADLINE_MS = 30_000;
+/** Rows a forwarded ReadRows segment collects before they are chunked and sent on. */
+export const CLUSTER_READ_BATCH_ROWS = 256;
+/** Times a routed call refreshes its assignments after a `moved` answer and tries again. */
+export const CLUSTER_MOVED_RETRIES_MAX = 1;

@@ -1,0 +1,189 @@
+/**
+ * The coordination keys of a cluster and their values (JSON, PERSISTED: bump `CLUSTER_KEY_VERSION`
+ * on any change). Everything the processes of a cluster tell each other goes through these keys;
+ * docs/cluster.md draws them.
+ *
+ * - `cluster/servers/<server id>` (ephemeral, the tablet server's session): `ServerInfo`, where its
+ *   data API listens for clients and for calls forwarded by other servers.
+ * - `cluster/master` (ephemeral, the master's session): `MasterInfo`, where the admin API listens.
+ *   The master lock itself is the coordination lock `CLUSTER_MASTER_LOCK`.
+ * - `cluster/tables/<table id>`: `TableRecord` (schema and directory), written by the master.
+ * - `cluster/assign/<table id>/<tablet dir>`: `Assignment`, the tablet's record, its server and the
+ *   owner epoch it is served under; written by the master only, one txn per change.
+ * - `cluster/loaded/<table id>/<tablet dir>` (ephemeral, the server's session): `LoadedTablet`, a
+ *   server saying it serves the tablet under an epoch (the master waits on it in CreateTable).
+ *
+ * Invariant: for one tablet, each new assignment has an owner epoch larger than every earlier one
+ * (the master takes it as the store revision it read the old one at, plus one, and writes under a
+ * compare on that version).
+ */
+import { errors } from '../common/errors.js';
+import type { GcRule } from '../model/proto-types.js';
+import { makeSchema, type TableRecord, type TabletRecord } from '../tablet/catalog.js';
+
+/** Version of every value below. PERSISTED. */
+export const CLUSTER_KEY_VERSION = 1;
+/** Prefix of every key of the cluster. */
+export const CLUSTER_PREFIX = 'cluster/';
+export const SERVERS_PREFIX = 'cluster/servers/';
+export const TABLES_PREFIX = 'cluster/tables/';
+export const ASSIGN_PREFIX = 'cluster/assign/';
+export const LOADED_PREFIX = 'cluster/loaded/';
+export const MASTER_KEY = 'cluster/master';
+/** Name of the coordination lock the active master holds. */
+export const CLUSTER_MASTER_LOCK = 'cluster/master-lock';
+
+/** A live tablet server. */
+export interface ServerInfo {
+  readonly id: string;
+  /** host:port of its public API (clients). */
+  readonly address: string;
+  /** host:port of its owner-only data API (calls forwarded by other servers). */
+  readonly peerAddress: string;
+}
+
+/** The active master. */
+export interface MasterInfo {
+  readonly address: string;
+  readonly epoch: number;
+}
+
+/** Where a tablet is served. */
+export interface Assignment {
+  readonly tablet: TabletRecord;
+  readonly server: string;
+  readonly ownerEpoch: number;
+}
+
+/** A server's report that it serves a tablet. */
+export interface LoadedTablet {
+  readonly server: string;
+  readonly ownerEpoch: number;
+}
+
+export function serverKey(id: string): string {
+  return SERVERS_PREFIX + id;
+}
+
+export function tableKey(tableId: string): string {
+  return TABLES_PREFIX + tableId;
+}
+
+export function assignKey(t: { tableId: string; tabletDir: string }): string {
+  return `${ASSIGN_PREFIX}${t.tableId}/${t.tabletDir}`;
+}
+
+export function loadedKey(t: { tableId: string; tabletDir: string }): string {
+  return `${LOADED_PREFIX}${t.tableId}/${t.tabletDir}`;
+}
+
+/** `{ tableId, tabletDir }` of an assign/ or loaded/ key after its prefix. */
+export function tabletOfKey(rest: string): { tableId: string; tabletDir: string } {
+  const slash = rest.indexOf('/');
+  return { tableId: rest.slice(0, slash), tabletDir: rest.slice(slash + 1) };
+}
+
+/** JSON of `value` with the version, as bytes. */
+export function encodeValue(value: object): Buffer {
+  return Buffer.from(JSON.stringify({ version: CLUSTER_KEY_VERSION, ...value }), 'utf8');
+}
+
+/** The object of a value written by `encodeValue`; DATA_LOSS when it is not one. */
+export function decodeValue<T>(key: string, bytes: Buffer): T {
+  let parsed: { version?: unknown };
+  try {
+    parsed = JSON.parse(bytes.toString('utf8')) as { version?: unknown };
+  } catch {
+    throw errors.dataLoss('cluster key holds no valid JSON', { key });
+  }
+  if (parsed.version !== CLUSTER_KEY_VERSION) {
+    throw errors.failedPrecondition('cluster key has a version this build does not read', {
+      key,
+      version: String(parsed.version),
+    });
+  }
+  return parsed as T;
+}
+
+const b64 = (b: Buffer | undefined) => (b === undefined ? null : b.toString('base64'));
+const unb64 = (s: string | null) => (s === null ? undefined : Buffer.from(s, 'base64'));
+
+/** A table record as a cluster value. */
+export function encodeTableRecord(r: TableRecord): Buffer {
+  return encodeValue({
+    tableId: r.schema.tableId,
+    families: [...r.schema.families.values()].map((f) => ({ name: f.name, gcRule: f.gcRule ?? null })),
+    deletionProtection: r.schema.deletionProtection,
+    createdAtMs: r.schema.createdAtMs,
+    initialSplits: r.schema.initialSplits.map((s) => s.toString('base64')),
+    dirName: r.dirName,
+    purgingFamilies: [...r.purgingFamilies],
+  });
+}
+
+export function decodeTableRecord(key: string, bytes: Buffer): TableRecord {
+  const s = decodeValue<{
+    tableId: string;
+    families: Array<{ name: string; gcRule: GcRule | null }>;
+    deletionProtection: boolean;
+    createdAtMs: number;
+    initialSplits: string[];
+    dirName: string;
+    purgingFamilies: string[];
+  }>(key, bytes);
+  const schema = makeSchema(
+    {
+      tableId: s.tableId,
+      deletionProtection: s.deletionProtection,
+      createdAtMs: s.createdAtMs,
+      initialSplits: s.initialSplits.map((b) => Buffer.from(b, 'base64')),
+    },
+    s.families.map((f) => ({ name: f.name, gcRule: f.gcRule ?? undefined })),
+  );
+  return { schema, dirName: s.dirName, purgingFamilies: s.purgingFamilies };
+}
+
+/** An assignment as a cluster value. */
+export function encodeAssignment(a: Assignment): Buffer {
+  const t = a.tablet;
+  return encodeValue({
+    server: a.server,
+    ownerEpoch: a.ownerEpoch,
+    tablet: {
+      tableId: t.tableId,
+      tabletDir: t.tabletDir,
+      startRow: b64(t.startRow),
+      endRow: b64(t.endRow),
+      timestampFloorMicros: t.timestampFloorMicros,
+      sources: [...t.sources],
+    },
+  });
+}
+
+export function decodeAssignment(key: string, bytes: Buffer): Assignment {
+  const s = decodeValue<{
+    server: string;
+    ownerEpoch: number;
+    tablet: {
+      tableId: string;
+      tabletDir: string;
+      startRow: string | null;
+      endRow: string | null;
+      timestampFloorMicros: number;
+      sources: string[];
+    };
+  }>(key, bytes);
+  const t = s.tablet;
+  return {
+    server: s.server,
+    ownerEpoch: s.ownerEpoch,
+    tablet: {
+      tableId: t.tableId,
+      tabletDir: t.tabletDir,
+      startRow: unb64(t.startRow),
+      endRow: unb64(t.endRow),
+      timestampFloorMicros: t.timestampFloorMicros,
+      sources: t.sources,
+    },
+  };
+}

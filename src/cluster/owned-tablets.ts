@@ -1,0 +1,221 @@
+/**
+ * The tablets one tablet server owns: single tablets (not whole tables) opened from the shared
+ * directory under the owner epoch of their assignment, with the engine resources they share (file
+ * system, compaction workers, block cache, memtable budget). Opening a tablet is opening its
+ * directory: the engine replays the tablet's own WAL, so a tablet moves without copying data.
+ *
+ * Every row operation goes through `withTablet`, which refuses with UNAVAILABLE (a message with
+ * `moved`) when this server does not own the row, and with UNAVAILABLE when the server may no
+ * longer serve at all (`canServe()`: its coordination session is not valid by the local clock).
+ * A write that finishes after the session turned invalid is answered UNAVAILABLE, not OK: it may
+ * or may not be applied, as any failed write, but it is never acknowledged by an owner that may
+ * have lost its tablet.
+ *
+ * Shared files: tablets of a cluster never split or merge yet, so no SSTable is shared between
+ * tablets; files a retired tablet directory still holds are left on disk (`KeepingNamespaceFiles`)
+ * rather than collected by a server that cannot know which other server's tablets refer to them.
+ *
+ * Exclusion: each engine holds an OS lock on its tablet directory (src/storage/store-lock.ts), so a
+ * new owner's open fails with FAILED_PRECONDITION while the old owner's process still holds it;
+ * the open is retried (CLUSTER_TABLET_OPEN_RETRY_MS × CLUSTER_TABLET_OPEN_TRIES_MAX). A killed
+ * process holds no lock.
+ *
+ * Concurrency: single event-loop thread; opens and closes of one tablet are serialized by the
+ * caller (src/cluster/tablet-server.ts).
+ */
+import type { Clock, Rand } from '../common/clock.js';
+import { ErrorCode, errors, hasCode } from '../common/errors.js';
+import * as limits from '../common/limits.js';
+import type { Logger } from '../common/logger.js';
+import type { CoordinationTimers } from '../coord/coordination-timers.js';
+import type { Engine, EngineOptions } from '../storage/engine.js';
+import type { FileSource } from '../storage/file-refs.js';
+import { BackgroundTasks } from '../tablet/background-tasks.js';
+import type { TableRecord, TabletRecord } from '../tablet/catalog.js';
+import { MemtableBudget } from '../tablet/memtable-budget.js';
+import type { OpenTable } from '../tablet/open-table.js';
+import { NamespaceFiles } from '../tablet/tablet-files.js';
+import type { TabletHandle } from '../tablet/tablet-handle.js';
+import { sharedEngineResources } from '../tablet/tablet-host.js';
+import { TabletDirNames, TabletLifecycle, tableDirOf } from '../tablet/tablet-lifecycle.js';
+
+/** Collects nothing: another server's tablet may still refer to what a release drops here. */
+class KeepingNamespaceFiles extends NamespaceFiles {
+  override release(_sources: readonly FileSource[]): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** One open tablet and the table record it was opened with. */
+interface Owned {
+  readonly handle: TabletHandle;
+  readonly table: OpenTable;
+}
+
+/** What the owned tablets need. */
+export interface OwnedTabletsOptions {
+  readonly dir: string;
+  readonly engine?: Partial<Omit<EngineOptions, 'dir'>>;
+  readonly clock: Clock;
+  readonly rand: Rand;
+  readonly timers: CoordinationTimers;
+  readonly log: Logger;
+  /** Whether this server may serve now (its session is valid by the local clock). */
+  readonly canServe: () => boolean;
+}
+
+const key = (tableId: string, tabletDir: string) => `${tableId}/${tabletDir}`;
+
+/** The tablets of one tablet server. */
+export class OwnedTablets {
+  private readonly owned = new Map<string, Owned>();
+  private readonly lifecycle: TabletLifecycle;
+  private readonly background: BackgroundTasks;
+  private readonly budget: MemtableBudget;
+  private readonly shared: ReturnType<typeof sharedEngineResources>;
+
+  constructor(private readonly options: OwnedTabletsOptions) {
+    this.shared = sharedEngineResources(options.engine);
+    this.background = new BackgroundTasks(options.log);
+    const noCommits = {
+      serialized: () =>
+        Promise.reject(errors.unimplemented('tablets of a cluster do not split or merge yet')),
+      commitTablets: () =>
+        Promise.reject(errors.unimplemented('tablets of a cluster do not split or merge yet')),
+      isClosed: () => false,
+    };
+    this.lifecycle = new TabletLifecycle(
+      options.dir,
+      this.shared,
+      noCommits,
+      options.clock,
+      new TabletDirNames(options.clock, options.rand),
+      this.background,
+    );
+    this.budget = new MemtableBudget(
+      limits.MEMTABLE_BUDGET_BYTES_DEFAULT,
+      () => this.engines(),
+      this.background,
+    );
+  }
+
+  /** The open tablet `tableId/tabletDir`, if this server has it open. */
+  get(tableId: string, tabletDir: string): TabletHandle | undefined {
+    return this.owned.get(key(tableId, tabletDir))?.handle;
+  }
+
+  /** Every open tablet. */
+  all(): TabletHandle[] {
+    return [...this.owned.values()].map((o) => o.handle);
+  }
+
+  /**
+   * Opens tablet `record` of `table` under `ownerEpoch`, retrying while another process still holds
+   * its directory; `stillWanted` is asked before each try (the assignment may have moved on).
+   */
+  async open(
+    table: TableRecord,
+    record: TabletRecord,
+    ownerEpoch: number,
+    stillWanted: () => boolean,
+  ): Promise<TabletHandle | undefined> {
+    const openTable = {
+      record: table,
+      files: new KeepingNamespaceFiles(this.shared.vfs, tableDirOf(this.options.dir, table)),
+      queued: new Set(),
+    } as unknown as OpenTable;
+    for (let tries = 1; ; tries++) {
+      if (!stillWanted()) return undefined;
+      try {
+        const handle = await this.lifecycle.openTablet(openTable, record, ownerEpoch);
+        openTable.record = table;
+        this.owned.set(key(record.tableId, record.tabletDir), { handle, table: openTable });
+        return handle;
+      } catch (err) {
+        if (!hasCode(err, ErrorCode.FailedPrecondition) || tries >= limits.CLUSTER_TABLET_OPEN_TRIES_MAX)
+          throw err;
+        await this.sleep(limits.CLUSTER_TABLET_OPEN_RETRY_MS);
+      }
+    }
+  }
+
+  /**
+   * Stops serving a tablet: waits for the writes inside it, and for the scans reading it at most
+   * CLUSTER_CLOSE_READERS_WAIT_MS (a scan still reading then fails), then closes its engine.
+   */
+  async close(tableId: string, tabletDir: string): Promise<void> {
+    const o = this.owned.get(key(tableId, tabletDir));
+    if (!o) return;
+    this.owned.delete(key(tableId, tabletDir));
+    if (!o.handle.paused) await o.handle.pause();
+    await Promise.race([o.handle.whenUnread(), this.sleep(limits.CLUSTER_CLOSE_READERS_WAIT_MS)]);
+    await o.handle.engine.close();
+  }
+
+  /** Closes every tablet (the session was lost or the server stops). */
+  async closeAll(): Promise<void> {
+    for (const h of this.all()) await this.close(h.record.tableId, h.record.tabletDir);
+    while (this.background.size > 0) await this.background.settled();
+  }
+
+  /** Stops the compaction workers (after `closeAll`). */
+  closeWorkers(): Promise<void> {
+    return this.shared.executor.close();
+  }
+
+  /** A table's schema changed: the tablets of it this server holds take it. */
+  applyTableRecord(record: TableRecord): void {
+    for (const o of this.owned.values()) {
+      if (o.handle.record.tableId !== record.schema.tableId) continue;
+      o.table.record = record;
+      o.handle.tablet.setSchema(record.schema);
+    }
+  }
+
+  /**
+   * Runs `op` on open tablet `handle` inside its write gate, if this server may serve; a result
+   * that arrives after the session turned invalid is answered UNAVAILABLE instead.
+   */
+  async withTablet<T>(handle: TabletHandle, op: (h: TabletHandle) => Promise<T>): Promise<T> {
+    this.requireServing();
+    if (this.get(handle.record.tableId, handle.record.tabletDir) !== handle) throw movedError(handle.record);
+    const entered = handle.enter();
+    if (entered !== true) throw movedError(handle.record);
+    let result: T;
+    try {
+      result = await op(handle);
+    } finally {
+      handle.leave();
+      this.budget.noteWrite();
+    }
+    this.requireServing();
+    return result;
+  }
+
+  /** UNAVAILABLE when this server may not serve now. */
+  requireServing(): void {
+    if (!this.options.canServe())
+      throw errors.unavailable('tablet server lost its coordination session and serves nothing');
+  }
+
+  private *engines(): Iterable<Engine> {
+    for (const o of this.owned.values()) yield o.handle.engine;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => void this.options.timers.setTimer(ms, resolve));
+  }
+}
+
+/** The answer of a server asked about a row it does not own. */
+export function movedError(t: { tableId: string; tabletDir?: string }): Error {
+  return errors.unavailable('tablet moved: this server does not own the row', {
+    table: t.tableId,
+    ...(t.tabletDir ? { tablet: t.tabletDir } : {}),
+  });
+}
+
+/** Whether `err` is a `moved` answer (from this process or over gRPC). */
+export function isMoved(err: unknown): boolean {
+  return err instanceof Error && /\bmoved\b/.test(err.message);
+}

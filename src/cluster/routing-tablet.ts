@@ -1,0 +1,257 @@
+/**
+ * The row operations of one table on a tablet server's public API: each row goes to the server its
+ * tablet is assigned to in the cluster view — this server's own tablets directly (through the
+ * owner checks of src/cluster/owner-store.ts), other servers' over their peer port
+ * (src/cluster/peer-client.ts), one hop. A `moved` answer makes the router refresh the view from
+ * coordination and try again, at most CLUSTER_MOVED_RETRIES_MAX times; other errors go to the
+ * client (UNAVAILABLE while a tablet is opening or its server is dead: the client retries).
+ *
+ * - MutateRows is split by owner; each group is one call, each entry keeps its own outcome.
+ * - ReadRows walks the table's tablets in key order (reverse order when reversed), one at a time,
+ *   clipping the request's ranges to each; a forwarded segment comes back unfiltered and is
+ *   filtered here (`readRowsAsync`). A segment cut by a `moved` answer resumes after its last row.
+ * - CheckAndMutateRow with a predicate on a row another server owns is UNIMPLEMENTED: a compiled
+ *   predicate has no wire form yet.
+ *
+ * Concurrency: single event-loop thread; nothing is cached here beyond the view.
+ */
+import { errors } from '../common/errors.js';
+import { CLUSTER_MOVED_RETRIES_MAX } from '../common/limits.js';
+import { type KeyRange, rowEndKey, rowStartKey } from '../model/cell-key.js';
+import type { ValidMutation } from '../model/mutation.js';
+import type { ValidReadModifyWriteRule } from '../model/read-modify-write.js';
+import type { RowCells } from '../model/row-cells.js';
+import type { CompiledFilter } from '../model/row-filter.js';
+import { selectionRanges } from '../tablet/row-reader.js';
+import type { ReadRowsQuery, RowKeySample, RowMutations, Tablet } from '../tablet/table-store-api.js';
+import type { ClusterView, RoutedTablet } from './cluster-view.js';
+import { isMoved } from './owned-tablets.js';
+import type { PeerClients } from './peer-client.js';
+
+/** Where a row operation can go. */
+export interface RoutingContext {
+  readonly view: ClusterView;
+  readonly peers: PeerClients;
+  /** This server's id (it changes when the server registers again). */
+  readonly self: { readonly id: string };
+  /** The owner-only row operations of `tableId` on this server's tablets. */
+  local(tableId: string): Tablet;
+}
+
+/** `ranges` (sorted, disjoint) intersected with [lo, hi). */
+function clip(ranges: readonly KeyRange[], lo: Buffer, hi: Buffer | undefined): KeyRange[] {
+  const out: KeyRange[] = [];
+  for (const r of ranges) {
+    const start = Buffer.compare(r.start, lo) >= 0 ? r.start : lo;
+    const end = r.end === undefined ? hi : hi === undefined || Buffer.compare(r.end, hi) <= 0 ? r.end : hi;
+    if (end === undefined || Buffer.compare(start, end) < 0) out.push({ start, end });
+  }
+  return out;
+}
+
+/** A table's row operations on the cluster (see the file comment). */
+export class RoutingTablet implements Tablet {
+  constructor(
+    private readonly ctx: RoutingContext,
+    private readonly tableId: string,
+  ) {}
+
+  /** The peer address of a tablet's owner, or undefined when the owner is this server. */
+  private ownerAddress(t: RoutedTablet): string | undefined {
+    if (t.assignment.server === this.ctx.self.id) return undefined;
+    const server = this.ctx.view.servers.get(t.assignment.server);
+    if (!server) {
+      throw errors.unavailable('the server of this tablet is not live; it is being reassigned', {
+        table: this.tableId,
+        tablet: t.assignment.tablet.tabletDir,
+      });
+    }
+    return server.peerAddress;
+  }
+
+  private find(key: Buffer): RoutedTablet {
+    const t = this.ctx.view.findTablet(this.tableId, key);
+    if (!t)
+      throw errors.unavailable('no tablet of the table is assigned for this row yet', {
+        table: this.tableId,
+      });
+    return t;
+  }
+
+  /** Runs a row operation at the row's owner, refreshing the view after `moved` answers. */
+  private async onRow<T>(
+    rowKey: Buffer,
+    local: (t: Tablet) => Promise<T>,
+    remote: (address: string) => Promise<T>,
+  ): Promise<T> {
+    const key = rowStartKey(rowKey);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const address = this.ownerAddress(this.find(key));
+        return await (address === undefined ? local(this.ctx.local(this.tableId)) : remote(address));
+      } catch (err) {
+        if (!isMoved(err) || attempt >= CLUSTER_MOVED_RETRIES_MAX) throw err;
+        await this.ctx.view.refresh();
+      }
+    }
+  }
+
+  mutateRow(rowKey: Buffer, mutations: readonly ValidMutation[]): Promise<void> {
+    return this.onRow(
+      rowKey,
+      (t) => t.mutateRow(rowKey, mutations),
+      (a) => this.ctx.peers.mutateRow(a, this.tableId, rowKey, mutations),
+    );
+  }
+
+  async mutateRows(entries: readonly RowMutations[]): Promise<unknown[]> {
+    const outcomes: unknown[] = new Array(entries.length).fill(undefined);
+    let pending = entries.map((_, i) => i);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      await this.mutateGroups(entries, pending, outcomes);
+      pending = pending.filter((i) => isMoved(outcomes[i]));
+      if (pending.length === 0 || attempt >= CLUSTER_MOVED_RETRIES_MAX) break;
+      await this.ctx.view.refresh();
+    }
+    return outcomes;
+  }
+
+  /** Writes `entries[i]` for i in `indices`, one call per owner. */
+  private async mutateGroups(
+    entries: readonly RowMutations[],
+    indices: number[],
+    outcomes: unknown[],
+  ): Promise<void> {
+    const groups = new Map<string, number[]>();
+    for (const i of indices) {
+      try {
+        const address = this.ownerAddress(this.find(rowStartKey((entries[i] as RowMutations).rowKey)));
+        const owner = address ?? '';
+        groups.set(owner, [...(groups.get(owner) ?? []), i]);
+      } catch (err) {
+        outcomes[i] = err;
+      }
+    }
+    await Promise.all(
+      [...groups].map(async ([address, group]) => {
+        const batch = group.map((i) => entries[i] as RowMutations);
+        try {
+          const results =
+            address === ''
+              ? await this.ctx.local(this.tableId).mutateRows(batch)
+              : await this.ctx.peers.mutateRows(address, this.tableId, batch);
+          results.forEach((r, k) => {
+            outcomes[group[k] as number] = r;
+          });
+        } catch (err) {
+          for (const i of group) outcomes[i] = err;
+        }
+      }),
+    );
+  }
+
+  checkAndMutateRow(
+    rowKey: Buffer,
+    predicate: CompiledFilter | undefined,
+    trueMutations: readonly ValidMutation[],
+    falseMutations: readonly ValidMutation[],
+  ): Promise<boolean> {
+    return this.onRow(
+      rowKey,
+      (t) => t.checkAndMutateRow(rowKey, predicate, trueMutations, falseMutations),
+      (a) => {
+        if (predicate !== undefined) {
+          throw errors.unimplemented(
+            'CheckAndMutateRow with a predicate filter on a row another tablet server owns is not supported yet',
+            { table: this.tableId },
+          );
+        }
+        return this.ctx.peers.checkAndMutateRow(a, this.tableId, rowKey, trueMutations, falseMutations);
+      },
+    );
+  }
+
+  readModifyWriteRow(rowKey: Buffer, rules: readonly ValidReadModifyWriteRule[]): Promise<RowCells> {
+    return this.onRow(
+      rowKey,
+      (t) => t.readModifyWriteRow(rowKey, rules),
+      (a) => this.ctx.peers.readModifyWriteRow(a, this.tableId, rowKey, rules),
+    );
+  }
+
+  /**
+   * The boundaries of the table's tablets. Offsets count tablets, not bytes: a tablet server does
+   * not know the size of tablets it does not own.
+   */
+  sampleRowKeys(): RowKeySample[] {
+    const tablets = this.ctx.view.tabletsOf(this.tableId);
+    return tablets.map((t, i) => ({
+      rowKey: t.assignment.tablet.endRow ?? Buffer.alloc(0),
+      offsetBytes: i + 1,
+    }));
+  }
+
+  /** Not served: the cluster's public API reads through `readRowsAsync`. */
+  // biome-ignore lint/correctness/useYield: it only refuses.
+  *readRows(_query: ReadRowsQuery): Generator<RowCells, void, undefined> {
+    throw errors.unimplemented('synchronous reads are not routed in a cluster');
+  }
+
+  /** The rows of a query over every tablet of the table, in order (see the file comment). */
+  async *readRowsAsync(query: ReadRowsQuery): AsyncGenerator<RowCells, void, undefined> {
+    const ranges = selectionRanges(query.selection);
+    if (ranges.length === 0) return;
+    let tablets = this.ctx.view.tabletsOf(this.tableId);
+    if (tablets.length === 0) {
+      await this.ctx.view.refresh();
+      tablets = this.ctx.view.tabletsOf(this.tableId);
+      if (tablets.length === 0)
+        throw errors.unavailable('no tablet of the table is assigned yet', { table: this.tableId });
+    }
+    let remaining = query.rowsLimit;
+    for (const t of query.reversed ? [...tablets].reverse() : tablets) {
+      let sub = clip(ranges, t.startKey, t.endKey);
+      for (let attempt = 0; sub.length > 0; attempt++) {
+        let last: Buffer | undefined;
+        try {
+          for await (const row of this.segment(t.assignment.tablet.tabletDir, sub, query, remaining)) {
+            last = row.key;
+            yield row;
+            if (remaining > 0 && --remaining === 0) return;
+          }
+          break;
+        } catch (err) {
+          if (!isMoved(err) || attempt >= CLUSTER_MOVED_RETRIES_MAX) throw err;
+          await this.ctx.view.refresh();
+          if (last !== undefined) {
+            sub = query.reversed
+              ? clip(sub, sub[0]?.start as Buffer, rowStartKey(last))
+              : clip(sub, rowEndKey(last), undefined);
+          }
+        }
+      }
+    }
+  }
+
+  /** The rows of `ranges` (inside one tablet) from its current owner, filtered. */
+  private async *segment(
+    tabletDir: string,
+    ranges: KeyRange[],
+    query: ReadRowsQuery,
+    rowsLimit: number,
+  ): AsyncGenerator<RowCells, void, undefined> {
+    const t = this.ctx.view.tabletsOf(this.tableId).find((x) => x.assignment.tablet.tabletDir === tabletDir);
+    if (!t)
+      throw errors.unavailable('tablet is no longer assigned', { table: this.tableId, tablet: tabletDir });
+    const address = this.ownerAddress(t);
+    const selection = { rowKeys: [], rowRanges: ranges, all: false };
+    if (address === undefined) {
+      yield* this.ctx.local(this.tableId).readRows({ ...query, selection, rowsLimit });
+      return;
+    }
+    for await (const row of this.ctx.peers.readRows(address, this.tableId, ranges, query.reversed)) {
+      const out = query.filter.apply(row);
+      if (out) yield out;
+    }
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The master process of a cluster. It waits to win the coordination lock `CLUSTER_MASTER_LOCK`
+ * (its lease epoch is the master epoch), then owns the METADATA catalog in the shared directory
+ * (the metadata service, src/tablet/metadata-service.ts, with the `AssignmentHost` in the tablet
+ * host's place), serves the table admin API, and publishes its address in `cluster/master`.
+ *
+ * Losing the lock is fail-stop: when a renewal fails or the lease is no longer valid, the master
+ * calls `onLost` (the command exits), so a standby can take over with a larger epoch. The catalog
+ * engine's OS lock keeps a lingering old master's catalog writes out on one machine; fencing every
+ * catalog commit by the master epoch is not done yet.
+ *
+ * Concurrency: single event-loop thread. Admin operations run one at a time on the metadata
+ * service's chain; an admin answer is sent only after the coordination keys it changed are written.
+ */
+
+import { CLUSTER_MASTER_LOCK, encodeValue, MASTER_KEY } from '../cluster/cluster-keys.js';
+import { ClusterView } from '../cluster/cluster-view.js';
+import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
+import { ErrorCode, errors, hasCode } from '../common/errors.js';
+import * as limits from '../common/limits.js';
+import type { Logger } from '../common/logger.js';
+import type { Coordination, Lease, Session } from '../coord/coordination.js';
+import { type CoordinationTimers, systemTimers } from '../coord/coordination-timers.js';
+import { loadBigtableProtos } from '../server/protos.js';
+import { type RunningServer, startServer } from '../server/server.js';
+import { Engine } from '../storage/engine.js';
+import { joinPath } from '../storage/vfs.js';
+import { Catalog } from '../tablet/catalog.js';
+import { MetadataService } from '../tablet/metadata-service.js';
+import type { FamilyModification, TableSchema, TableStore, Tablet } from '../tablet/table-store-api.js';
+import { sharedEngineResources } from '../tablet/tablet-host.js';
+import { TabletDirNames } from '../tablet/tablet-lifecycle.js';
+import { AssignmentHost } from './assignment-host.js';
+import { locateMetadata } from './metadata-root.js';
+
+/** The master's admin API: schema admin on the metadata service; no rows. */
+class MasterStore implements TableStore {
+  constructor(
+    private readonly metadata: MetadataService,
+    private readonly host: AssignmentHost,
+  ) {}
+
+  private async settled<T>(result: Promise<T>): Promise<T> {
+    const value = await result;
+    await this.host.settled();
+    return value;
+  }
+
+  createTable(tableId: string, options: Parameters<TableStore['createTable']>[1]): Promise<TableSchema> {
+    return this.settled(this.metadata.createTable(tableId, options));
+  }
+  listTables(): TableSchema[] {
+    return this.metadata.listTables();
+  }
+  getTable(tableId: string): TableSchema {
+    return this.metadata.getTable(tableId);
+  }
+  deleteTable(tableId: string): Promise<void> {
+    return this.settled(this.metadata.deleteTable(tableId));
+  }
+  updateTable(tableId: string, changes: { deletionProtection?: boolean }): Promise<TableSchema> {
+    return this.settled(this.metadata.updateTable(tableId, changes));
+  }
+  modifyColumnFamilies(tableId: string, modifications: readonly FamilyModification[]): Promise<TableSchema> {
+    if (modifications.some((m) => m.kind === 'drop'))
+      return Promise.reject(
+        errors.unimplemented('dropping a column family is not supported in a cluster yet'),
+      );
+    return this.settled(this.metadata.modifyColumnFamilies(tableId, modifications));
+  }
+  dropRowRange(): Promise<void> {
+    return Promise.reject(errors.unimplemented('DropRowRange is not supported in a cluster yet'));
+  }
+  tablet(tableId: string): Tablet {
+    this.metadata.record(tableId);
+    return this.host.router(tableId);
+  }
+  generateConsistencyToken(tableId: string): string {
+    this.metadata.record(tableId);
+    return `${tableId}/0`;
+  }
+  checkConsistency(tableId: string, token: string): boolean {
+    this.metadata.record(tableId);
+    if (!token.startsWith(`${tableId}/`))
+      throw errors.invalidArgument('consistency token is not for this table', { table: tableId });
+    return true;
+  }
+  async close(): Promise<void> {}
+}
+
+/** Options of `startMaster`. */
+export interface MasterOptions {
+  readonly coord: Coordination;
+  readonly dir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+  /** Called once if the master loses its lock (the process should exit). */
+  readonly onLost: (reason: string) => void;
+  readonly clock?: Clock;
+  readonly rand?: Rand;
+  readonly timers?: CoordinationTimers;
+}
+
+/** A running, elected master. */
+export interface RunningMaster {
+  readonly address: string;
+  readonly epoch: number;
+  close(): Promise<void>;
+}
+
+function sleep(timers: CoordinationTimers, ms: number): Promise<void> {
+  return new Promise((resolve) => void timers.setTimer(ms, resolve));
+}
+
+/** Waits to win the master lock; resolves with its lease. */
+async function winLock(options: MasterOptions, timers: CoordinationTimers): Promise<Lease> {
+  const owner = `master-${options.host}:${options.port}`;
+  for (;;) {
+    const lease = await options.coord.acquireLock(
+      CLUSTER_MASTER_LOCK,
+      owner,
+      limits.CLUSTER_MASTER_LOCK_TTL_MS,
+    );
+    if (lease) return lease;
+    await sleep(timers, limits.CLUSTER_MASTER_LOCK_RETRY_MS);
+  }
+}
+
+/** Renews the lease until it fails, then reports the loss once. */
+function keepLease(lease: Lease, options: MasterOptions, timers: CoordinationTimers): () => void {
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    lease
+      .renew()
+      .then((ok) => {
+        if (stopped) return;
+        if (!ok || !lease.isValid()) return options.onLost('master lock lease could not be renewed');
+        timers.setTimer(lease.ttlMs * limits.CLUSTER_MASTER_RENEW_FRACTION, tick);
+      })
+      .catch(() => {
+        if (stopped) return;
+        if (!lease.isValid()) return options.onLost('master lock lease expired');
+        timers.setTimer(lease.ttlMs * limits.CLUSTER_MASTER_RENEW_FRACTION, tick);
+      });
+  };
+  timers.setTimer(lease.ttlMs * limits.CLUSTER_MASTER_RENEW_FRACTION, tick);
+  return () => {
+    stopped = true;
+  };
+}
+
+/** Opens the catalog engine, waiting while a previous master's process still holds it. */
+async function openCatalog(
+  shared: ReturnType<typeof sharedEngineResources>,
+  dir: string,
+  timers: CoordinationTimers,
+): Promise<Engine> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await Engine.open({ ...shared, dir });
+    } catch (err) {
+      if (!hasCode(err, ErrorCode.FailedPrecondition) || tries >= limits.CLUSTER_CATALOG_OPEN_TRIES_MAX)
+        throw err;
+      await sleep(timers, limits.CLUSTER_TABLET_OPEN_RETRY_MS);
+    }
+  }
+}
+
+/** Becomes the master (waiting for the lock), loads the catalog, assigns tablets and serves admin. */
+export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
+  const clock = options.clock ?? systemClock;
+  const rand = options.rand ?? systemRand;
+  const timers = options.timers ?? systemTimers;
+  const { coord, log } = options;
+  // The heavy synchronous start-up (protos, compaction workers) runs before the lock is won, so
+  // it cannot delay the first renewals past the lease's deadline on a loaded machine.
+  loadBigtableProtos();
+  const shared = sharedEngineResources();
+  const lease = await winLock(options, timers);
+  const stopLease = keepLease(lease, options, timers);
+  log.info({ epoch: lease.epoch }, 'master lock won');
+  const catalogDir = await locateMetadata(coord);
+  const catalogEngine = await openCatalog(shared, joinPath(options.dir, catalogDir), timers);
+  const view = new ClusterView(coord, timers, (err) => log.error({ err }, 'cluster view error'));
+  await view.start();
+  const host = new AssignmentHost({ coord, view, clock, timers, log });
+  const metadata = new MetadataService({
+    dir: options.dir,
+    vfs: shared.vfs,
+    catalog: new Catalog(catalogEngine),
+    host,
+    ownerEpoch: lease.epoch,
+    dirNames: new TabletDirNames(clock, rand),
+    clock,
+    rand,
+  });
+  await metadata.load();
+  host.start();
+  const server: RunningServer = await startServer({
+    host: options.host,
+    port: options.port,
+    store: new MasterStore(metadata, host),
+  });
+  const session: Session = await coord.openSession(limits.CLUSTER_MASTER_LOCK_TTL_MS);
+  await coord.put(MASTER_KEY, encodeValue({ address: server.address, epoch: lease.epoch }), { session });
+  return {
+    address: server.address,
+    epoch: lease.epoch,
+    async close() {
+      stopLease();
+      host.close();
+      view.close();
+      await server.close();
+      await metadata.drain();
+      await metadata.closeCatalog();
+      await shared.executor.close();
+      await session.close();
+      await lease.release();
+    },
+  };
+}

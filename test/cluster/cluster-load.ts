@@ -1,0 +1,151 @@
+/**
+ * The write load of the cluster failure tests: writers that each write new rows through one entry
+ * server (an explicit timestamp makes a retry idempotent), retrying UNAVAILABLE and
+ * DEADLINE_EXCEEDED, and journaling every acknowledged write in this process (the client is never
+ * killed, so its memory is the journal); a probe of one row per tablet that measures when every
+ * tablet serves again; and the final check that every acknowledged write reads back.
+ */
+import assert from 'node:assert/strict';
+import type { Client } from '@grpc/grpc-js';
+import {
+  connectData,
+  connectTableAdmin,
+  INSTANCE_NAME,
+  readRows,
+  setCell,
+  statusName,
+  tableName,
+  unary,
+} from '../support/api-client.js';
+import type { ClusterProcess, LocalCluster } from './cluster-processes.js';
+
+/** The table every failure test writes. */
+export const LOAD_TABLE = 'load';
+const SPLITS = ['b', 'd', 'f', 'h', 'j'];
+/** One probe row per tablet (below the first split, between each pair, above the last). */
+export const PROBES = ['a', 'c', 'e', 'g', 'i', 'k'];
+/** Deadline of one write or probe; a retry follows a failure after RETRY_PAUSE_MS. */
+const CALL_DEADLINE_MS = 3_000;
+export const RETRY_PAUSE_MS = 50;
+/** Longest a failure may leave a tablet unserved before the test fails. */
+const SERVE_AGAIN_MS_MAX = 20_000;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Creates the load table with one tablet per probe. */
+export async function createLoadTable(entry: ClusterProcess): Promise<void> {
+  const admin = connectTableAdmin(entry.address);
+  try {
+    await unary(admin, 'CreateTable', {
+      parent: INSTANCE_NAME,
+      tableId: LOAD_TABLE,
+      table: { columnFamilies: { cf: {} } },
+      initialSplits: SPLITS.map((k) => ({ key: Buffer.from(k) })),
+    });
+  } finally {
+    admin.close();
+  }
+}
+
+/** The outcome of one MutateRow: '' when acknowledged, else the status name. */
+export async function writeOnce(client: Client, row: string, value: string): Promise<string> {
+  try {
+    await unary(
+      client,
+      'MutateRow',
+      {
+        tableName: tableName(LOAD_TABLE),
+        rowKey: Buffer.from(row),
+        mutations: [setCell('cf', 'q', 1000, Buffer.from(value))],
+      },
+      CALL_DEADLINE_MS,
+    );
+    return '';
+  } catch (err) {
+    return statusName(err);
+  }
+}
+
+/** Writes `value` to `row` until acknowledged (true) or `giveUp()` (false); other errors throw. */
+async function writeUntilAcked(client: Client, row: string, value: string, giveUp: () => boolean) {
+  for (;;) {
+    const code = await writeOnce(client, row, value);
+    if (code === '') return true;
+    if (code !== 'UNAVAILABLE' && code !== 'DEADLINE_EXCEEDED') throw new Error(`write failed with ${code}`);
+    if (giveUp()) return false;
+    await sleep(RETRY_PAUSE_MS);
+  }
+}
+
+/** `count` writers of new rows until `stop.done`, journaling acknowledged writes in `acked`. */
+export function startWriters(
+  client: Client,
+  count: number,
+  stop: { done: boolean },
+  acked: Map<string, string>,
+): Promise<unknown> {
+  const run = async (w: number) => {
+    for (let c = 0; !stop.done; c++) {
+      const row = `${PROBES[(w + c) % PROBES.length]}-w${w}-${String(c).padStart(5, '0')}`;
+      const value = `v${w}-${c}`;
+      if (await writeUntilAcked(client, row, value, () => stop.done)) acked.set(row, value);
+    }
+  };
+  return Promise.all(Array.from({ length: count }, (_, w) => run(w)));
+}
+
+/** Milliseconds from `sinceMs` (performance.now()) until a write to every probe row succeeds. */
+export async function timeToServeAgain(client: Client, sinceMs: number): Promise<number> {
+  const served = await Promise.all(
+    PROBES.map(async (p) => {
+      const tooLong = () => performance.now() - sinceMs > SERVE_AGAIN_MS_MAX;
+      if (!(await writeUntilAcked(client, `${p}-probe`, 'p', tooLong)))
+        throw new Error(`the tablet of row ${p} did not serve again`);
+      return performance.now();
+    }),
+  );
+  return Math.max(...served) - sinceMs;
+}
+
+/** Whether the process still runs (it may be stopped). */
+export function running(p: ClusterProcess): boolean {
+  return p.child.exitCode === null && p.child.signalCode === null;
+}
+
+/** The running server other than `entry` holding the most tablets. */
+export async function busiestOther(cluster: LocalCluster, entry: ClusterProcess): Promise<ClusterProcess> {
+  const counts = await cluster.tabletsByServer();
+  const candidates = cluster.servers.filter((s) => s !== entry && running(s));
+  candidates.sort((x, y) => (counts.get(y.serverId) ?? 0) - (counts.get(x.serverId) ?? 0));
+  const v = candidates[0];
+  assert.ok(v && (counts.get(v.serverId) ?? 0) > 0, 'some other server holds tablets');
+  return v;
+}
+
+/** Asserts that every acknowledged write reads back through each of `readers`. */
+export async function assertNoAckedWriteLost(readers: readonly ClusterProcess[], acked: Map<string, string>) {
+  for (const r of readers) {
+    const data = connectData(r.address);
+    try {
+      const rows = new Map(
+        (await readRows(data, LOAD_TABLE)).map((row) => [row.key.toString(), row.cells[0]?.value.toString()]),
+      );
+      const lost = [...acked].filter(([row, value]) => rows.get(row) !== value);
+      assert.deepEqual(
+        lost.slice(0, 5),
+        [],
+        `acknowledged writes lost (read through ${r.name}): ${lost.length}`,
+      );
+    } finally {
+      data.close();
+    }
+  }
+}
+
+/** p50, p99 (nearest rank) and max of `times`, rounded, as text. */
+export function summary(times: readonly number[]): string {
+  const sorted = [...times].sort((x, y) => x - y);
+  const at = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
+  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+}

@@ -1,0 +1,174 @@
+/**
+ * A local cluster for tests, all real processes on 127.0.0.1: one etcd member
+ * (test/support/etcd-cluster.ts), `tabula master` and N `tabula tablet-server` (from dist/) over
+ * one temporary store directory. Each process is started and stopped by its PID only; `kill()`
+ * sends SIGKILL. The test reads the cluster keys through its own coordination client (`coord`).
+ */
+import '../../src/coord/etcd/etcd-driver.js';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ASSIGN_PREFIX, decodeAssignment } from '../../src/cluster/cluster-keys.js';
+import { type Coordination, openCoordination } from '../../src/coord/coordination.js';
+import { EtcdCluster } from '../support/etcd-cluster.js';
+import { freePort } from '../support/server-process.js';
+
+const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+/** Longest wait for a process to say it serves. */
+const START_TIMEOUT_MS = 30_000;
+/** Characters of a process's log kept for error messages. */
+const LOG_TAIL_CHARS = 4_000;
+
+/** One process of the cluster. */
+export interface ClusterProcess {
+  readonly name: string;
+  /** host:port of its API (tablet server: the public data API; master: the admin API). */
+  readonly address: string;
+  readonly child: ChildProcess;
+  /** Its server id in `cluster/servers/` (tablet servers). */
+  readonly serverId: string;
+  /** Everything it wrote on stderr so far. */
+  stderr(): string;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function launch(
+  name: string,
+  args: string[],
+  ready: RegExp,
+  spawned?: (child: ChildProcess) => void,
+): Promise<ClusterProcess> {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned?.(child);
+  let err = '';
+  let log = '';
+  // The JSON log on stdout: its tail goes into a start failure's message.
+  child.stdout?.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-LOG_TAIL_CHARS);
+  });
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${err}`)), START_TIMEOUT_MS);
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = ready.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before serving: ${err}\n${log}`));
+    });
+  });
+  return {
+    name,
+    address: match[2] ?? '',
+    serverId: match[1] ?? '',
+    child,
+    stderr: () => err,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+  };
+}
+
+/** A running local cluster. */
+export class LocalCluster {
+  readonly servers: ClusterProcess[] = [];
+  master!: ClusterProcess;
+  coord!: Coordination;
+  private serverCount = 0;
+  private masterCount = 0;
+  /** Every master process started (elected or not), for `destroy`. */
+  private readonly masters: ChildProcess[] = [];
+
+  private constructor(
+    readonly etcd: EtcdCluster,
+    readonly coordUrl: string,
+    readonly storeDir: string,
+  ) {}
+
+  /** etcd, the master and `servers` tablet servers, each serving. */
+  static async start(servers: number): Promise<LocalCluster> {
+    const etcd = await EtcdCluster.start(1);
+    const cluster = new LocalCluster(
+      etcd,
+      etcd.url('tabula-test'),
+      mkdtempSync(join(tmpdir(), 'tabula-cluster-')),
+    );
+    try {
+      cluster.coord = await openCoordination(cluster.coordUrl);
+      const [master] = await Promise.all([
+        cluster.startMaster(),
+        ...Array.from({ length: servers }, () => cluster.startServer()),
+      ]);
+      cluster.master = master as ClusterProcess;
+    } catch (err) {
+      await cluster.destroy();
+      throw err;
+    }
+    return cluster;
+  }
+
+  /**
+   * Starts a master process; resolves once it is elected (a standby resolves only when the active
+   * master is gone). Every master started is stopped by `destroy`.
+   */
+  async startMaster(): Promise<ClusterProcess> {
+    const port = await freePort();
+    const p = await launch(
+      `master${this.masterCount++}`,
+      ['master', '--coord', this.coordUrl, '--store', this.storeDir, '--port', String(port)],
+      /master elected \(epoch ()\d+\): admin API at (\S+)/,
+      (child) => this.masters.push(child),
+    );
+    return p;
+  }
+
+  /** Starts one more tablet server. */
+  async startServer(): Promise<ClusterProcess> {
+    const port = await freePort();
+    const name = `ts${this.serverCount++}`;
+    const p = await launch(
+      name,
+      ['tablet-server', '--coord', this.coordUrl, '--store', this.storeDir, '--port', String(port)],
+      /tablet server (\S+) serving the Cloud Bigtable API at (\S+)/,
+    );
+    this.servers.push(p);
+    return p;
+  }
+
+  /** Tablets per server id, from the assignment keys. */
+  async tabletsByServer(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const e of await this.coord.list(ASSIGN_PREFIX)) {
+      const a = decodeAssignment(e.key, e.value);
+      out.set(a.server, (out.get(a.server) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  /** Stops every process (SIGKILL), etcd, and removes the store. */
+  async destroy(): Promise<void> {
+    await this.coord?.close().catch(() => undefined);
+    await Promise.all(this.servers.map((p) => p.kill()));
+    for (const m of this.masters) m.kill('SIGKILL');
+    await Promise.all(this.masters.map((m) => exited(m)));
+    await this.etcd.destroy();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
