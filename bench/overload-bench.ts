@@ -21,7 +21,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectData, connectTableAdmin, tableName } from '../test/support/api-client.js';
 import { grpcFrame, H2LOAD_PATH, type H2loadResult, runH2load } from '../test/support/api-h2load.js';
-import { fillTable, pausedScan, rawSession, requestSerializer, rssMb } from '../test/support/overload-clients.js';
+import {
+  fillTable,
+  pausedScan,
+  rawSession,
+  requestSerializer,
+  rssMb,
+} from '../test/support/overload-clients.js';
 import { removeDataDir, startTabula } from '../test/support/server-process.js';
 
 const TABLE = 'overload';
@@ -104,7 +110,11 @@ function startFlood(address: string, body: Buffer): () => void {
   };
 }
 
-async function openPausedScans(address: string, count: number, sessions: ClientHttp2Session[]): Promise<void> {
+async function openPausedScans(
+  address: string,
+  count: number,
+  sessions: ClientHttp2Session[],
+): Promise<void> {
   const scans = [];
   for (let i = 0; i < count; i++) {
     if (i % STREAMS_PER_SESSION === 0) sessions.push(rawSession(address));

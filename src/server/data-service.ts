@@ -24,10 +24,10 @@ import type { RowMutations, TableStore, Tablet } from '../tablet/table-store-api
 import type { MutateRowsEntry, ReadRowsRequest } from './data-requests.js';
 import { compileRequestFilter, readRowsQuery, validateMutateRowsEntries } from './data-requests.js';
 import { readRowsResponses } from './read-rows-chunker.js';
-import { ResumableRows } from './resumable-rows.js';
 import { encodedReadRowsResponses } from './read-rows-encoder.js';
 import type { DataRequestNames } from './request-names.js';
 import { dataRequestTable, parseInstanceName } from './request-names.js';
+import { ResumableRows } from './resumable-rows.js';
 import type { ServiceRpcs } from './rpc-handlers.js';
 import type { InternalErrorHook } from './status-map.js';
 import { toRpcStatus } from './status-map.js';

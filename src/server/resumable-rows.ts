@@ -11,17 +11,21 @@
  *
  * Concurrency: single event-loop thread; one reader pulls at a time.
  */
-import { rowEndKey, rowStartKey } from '../model/cell-key.js';
+
 import type { KeyRange } from '../model/cell-key.js';
+import { rowEndKey, rowStartKey } from '../model/cell-key.js';
 import type { RowCells } from '../model/row-cells.js';
 import type { ReadRowsQuery } from '../tablet/table-store-api.js';
 
 /** The part of `query` strictly after row `lastKey` in its direction; undefined if nothing is left. */
 export function queryAfter(query: ReadRowsQuery, lastKey: Buffer): ReadRowsQuery | undefined {
   const reversed = query.reversed;
-  const remains = (key: Buffer) => (reversed ? Buffer.compare(key, lastKey) < 0 : Buffer.compare(key, lastKey) > 0);
+  const remains = (key: Buffer) =>
+    reversed ? Buffer.compare(key, lastKey) < 0 : Buffer.compare(key, lastKey) > 0;
   const rowKeys = query.selection.rowKeys.filter(remains);
-  const whole: KeyRange[] = query.selection.all ? [{ start: rowStartKey(Buffer.alloc(0)), end: undefined }] : [];
+  const whole: KeyRange[] = query.selection.all
+    ? [{ start: rowStartKey(Buffer.alloc(0)), end: undefined }]
+    : [];
   const rowRanges: KeyRange[] = [];
   for (const range of [...query.selection.rowRanges, ...whole]) {
     const clipped = reversed ? clipEnd(range, rowStartKey(lastKey)) : clipStart(range, rowEndKey(lastKey));

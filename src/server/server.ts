@@ -55,8 +55,8 @@ export interface RunningServer {
   /** `host:port` as bound (the port is the real one when 0 was asked). */
   readonly address: string;
   readonly port: number;
-  /** Connections, calls and bytes in flight, and what was refused. */
-  transportStats(): TransportStats;
+  /** Connections, calls and bytes in flight, and what was refused (servers on the lean transport). */
+  transportStats?(): TransportStats;
   /** Stops accepting calls, lets calls in flight finish within the grace period, then stops. */
   close(): Promise<void>;
 }
@@ -75,8 +75,11 @@ function binding(
   };
 }
 
+/** A server on the lean transport, whose counters can be read. */
+export type TransportServer = RunningServer & { transportStats(): TransportStats };
+
 /** Starts serving `options.store` on `options.host:options.port`. */
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
+export async function startServer(options: ServerOptions): Promise<TransportServer> {
   const onInternal = options.onInternalError ?? logInternalError;
   const protos = loadBigtableProtos();
   const service = (definitions: typeof protos.dataDefinition, name: string) =>

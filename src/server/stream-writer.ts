@@ -68,8 +68,7 @@ export async function writeWithBackpressure<T>(
         if (next.done === true) return stopped ?? 'completed';
         await nextTurn();
       } else {
-        const stallTimer =
-          stall === undefined ? undefined : setTimeout(stall.onStall, stall.afterMs);
+        const stallTimer = stall === undefined ? undefined : setTimeout(stall.onStall, stall.afterMs);
         await new Promise<void>((resolve) => {
           wake = resolve;
           if (stopped !== undefined) resolve();

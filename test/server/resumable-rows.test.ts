@@ -28,7 +28,9 @@ const REQUESTS = {
       ],
     },
   },
-  mixed: { rows: { rowKeys: [key(3), key(200)], rowRanges: [{ startKeyClosed: key(50), endKeyOpen: key(60) }] } },
+  mixed: {
+    rows: { rowKeys: [key(3), key(200)], rowRanges: [{ startKeyClosed: key(50), endKeyOpen: key(60) }] },
+  },
   limited: { rowsLimit: '25' },
 } as const;
 
@@ -36,16 +38,29 @@ test('a resumed read returns exactly the rows of an uninterrupted one', async ()
   const dir = mkdtempSync(join(tmpdir(), 'tabula-resume-'));
   const store = await openTableStore({ dir });
   try {
-    await store.createTable('t', { families: new Map([['f', undefined]]), initialSplits: [key(100), key(200)] });
+    await store.createTable('t', {
+      families: new Map([['f', undefined]]),
+      initialSplits: [key(100), key(200)],
+    });
     const tablet = store.tablet('t');
     for (let i = 0; i < ROWS; i++) {
       await tablet.mutateRow(key(i), [
-        { kind: 'setCell', family: 'f', qualifier: Buffer.from('q'), timestampMicros: 1000, value: Buffer.from(`v${i}`) },
+        {
+          kind: 'setCell',
+          family: 'f',
+          qualifier: Buffer.from('q'),
+          timestampMicros: 1000,
+          value: Buffer.from(`v${i}`),
+        },
       ]);
     }
     for (const [name, request] of Object.entries(REQUESTS)) {
       for (const reversed of [false, true]) {
-        const query = readRowsQuery({ tableName: 'projects/p/instances/i/tables/t', ...request, reversed } as never);
+        const query = readRowsQuery({
+          tableName: 'projects/p/instances/i/tables/t',
+          ...request,
+          reversed,
+        } as never);
         const expected = [...tablet.readRows(query)].map((r) => r.key.toString());
         for (const every of [1, 3, 17]) {
           const rows = new ResumableRows(query, (q) => tablet.readRows(q));
@@ -56,7 +71,11 @@ test('a resumed read returns exactly the rows of an uninterrupted one', async ()
           }
           const limit = Number((request as { rowsLimit?: string }).rowsLimit ?? 0);
           // The chunker enforces rows_limit; the source may run past it after a release.
-          assert.deepEqual(limit > 0 ? got.slice(0, limit) : got, expected, `${name} reversed=${reversed} release every ${every}`);
+          assert.deepEqual(
+            limit > 0 ? got.slice(0, limit) : got,
+            expected,
+            `${name} reversed=${reversed} release every ${every}`,
+          );
           if (got.length > every) assert.ok(rows.releases > 0);
         }
       }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { Metadata, status } from '@grpc/grpc-js';
 import { GRPC_STREAM_UNFLUSHED_BYTES_MAX, READ_ROWS_RESPONSE_BYTES_TARGET } from '../../src/common/limits.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { startServer, type TransportServer } from '../../src/server/server.js';
 import { openTableStore } from '../../src/tablet/table-store.js';
 import type { TableStore } from '../../src/tablet/table-store-api.js';
 import { connectData, connectTableAdmin, readRows, statusName, tableName } from '../support/api-client.js';
@@ -175,7 +175,7 @@ test('a flood of 1 MiB MutateRows is refused fast, bounded, and loses no acknowl
 async function smallServer(
   limits: Parameters<typeof startServer>[0]['transportLimits'],
   rows = 2_000,
-): Promise<{ server: RunningServer; store: TableStore; dir: string; data: Client; admin: Client }> {
+): Promise<{ server: TransportServer; store: TableStore; dir: string; data: Client; admin: Client }> {
   const dir = mkdtempSync(join(tmpdir(), 'tabula-overload-'));
   const store = await openTableStore({ dir });
   const server = await startServer({ host: '127.0.0.1', port: 0, store, transportLimits: limits });
