@@ -13,6 +13,10 @@
  * - CheckAndMutateRow with a predicate on a row another server owns is UNIMPLEMENTED: a compiled
  *   predicate has no wire form yet.
  *
+ * - While this server's session cannot be proven (`requireServing`), every row operation is
+ *   refused with UNAVAILABLE before it is routed, forwarded ones included (the server "serves
+ *   nothing": a woken zombie would otherwise keep answering OK through its public port).
+ *
  * Concurrency: single event-loop thread; nothing is cached here beyond the view.
  */
 import { errors } from '../common/errors.js';
@@ -36,6 +40,11 @@ export interface RoutingContext {
   readonly self: { readonly id: string };
   /** The owner-only row operations of `tableId` on this server's tablets. */
   local(tableId: string): Tablet;
+  /**
+   * Throws UNAVAILABLE when this server may not serve now (its session cannot be proven): it then
+   * neither serves nor forwards, so a woken zombie relays nothing with a view it cannot trust.
+   */
+  requireServing(): void;
 }
 
 /** `ranges` (sorted, disjoint) intersected with [lo, hi). */
@@ -85,6 +94,7 @@ export class RoutingTablet implements Tablet {
     remote: (address: string) => Promise<T>,
   ): Promise<T> {
     const key = rowStartKey(rowKey);
+    this.ctx.requireServing();
     for (let attempt = 0; ; attempt++) {
       try {
         const address = this.ownerAddress(this.find(key));
@@ -106,6 +116,7 @@ export class RoutingTablet implements Tablet {
 
   async mutateRows(entries: readonly RowMutations[]): Promise<unknown[]> {
     const outcomes: unknown[] = new Array(entries.length).fill(undefined);
+    this.ctx.requireServing();
     let pending = entries.map((_, i) => i);
     for (let attempt = 0; pending.length > 0; attempt++) {
       await this.mutateGroups(entries, pending, outcomes);
@@ -199,6 +210,7 @@ export class RoutingTablet implements Tablet {
 
   /** The rows of a query over every tablet of the table, in order (see the file comment). */
   async *readRowsAsync(query: ReadRowsQuery): AsyncGenerator<RowCells, void, undefined> {
+    this.ctx.requireServing();
     const ranges = selectionRanges(query.selection);
     if (ranges.length === 0) return;
     let tablets = this.ctx.view.tabletsOf(this.tableId);

@@ -82,7 +82,13 @@ export class TabletServer {
     const owner = new OwnerStore(this.view, this.tablets, this.self);
     this.owner = owner;
     this.store = new RoutingTableStore(
-      { view: this.view, peers: this.peers, self: this.self, local: (tableId) => owner.tablet(tableId) },
+      {
+        view: this.view,
+        peers: this.peers,
+        self: this.self,
+        local: (tableId) => owner.tablet(tableId),
+        requireServing: () => this.tablets.requireServing(),
+      },
       this.clock,
     );
   }

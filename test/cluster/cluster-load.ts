@@ -77,18 +77,25 @@ async function writeUntilAcked(client: Client, row: string, value: string, giveU
   }
 }
 
-/** `count` writers of new rows until `stop.done`, journaling acknowledged writes in `acked`. */
+/**
+ * `count` writers of new rows until `stop.done`, journaling acknowledged writes in `acked`;
+ * `onAck` is told the time (performance.now()) each acknowledgement arrived.
+ */
 export function startWriters(
   client: Client,
   count: number,
   stop: { done: boolean },
   acked: Map<string, string>,
+  onAck?: (atMs: number) => void,
 ): Promise<unknown> {
   const run = async (w: number) => {
     for (let c = 0; !stop.done; c++) {
       const row = `${PROBES[(w + c) % PROBES.length]}-w${w}-${String(c).padStart(5, '0')}`;
       const value = `v${w}-${c}`;
-      if (await writeUntilAcked(client, row, value, () => stop.done)) acked.set(row, value);
+      if (await writeUntilAcked(client, row, value, () => stop.done)) {
+        acked.set(row, value);
+        onAck?.(performance.now());
+      }
     }
   };
   return Promise.all(Array.from({ length: count }, (_, w) => run(w)));

@@ -20,6 +20,8 @@ const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src'
 const START_TIMEOUT_MS = 30_000;
 /** Characters of a process's log kept for error messages. */
 const LOG_TAIL_CHARS = 4_000;
+/** Characters of a process's JSON log kept for `stdout()` (the oldest are dropped beyond). */
+const LOG_KEPT_CHARS = 4_000_000;
 
 /** One process of the cluster. */
 export interface ClusterProcess {
@@ -31,6 +33,8 @@ export interface ClusterProcess {
   readonly serverId: string;
   /** Everything it wrote on stderr so far. */
   stderr(): string;
+  /** Its JSON log (stdout) so far, up to LOG_KEPT_CHARS. */
+  stdout(): string;
   kill(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -52,7 +56,7 @@ async function launch(
   let log = '';
   // The JSON log on stdout: its tail goes into a start failure's message.
   child.stdout?.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-LOG_TAIL_CHARS);
+    log = (log + d.toString()).slice(-LOG_KEPT_CHARS);
   });
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${err}`)), START_TIMEOUT_MS);
@@ -66,7 +70,7 @@ async function launch(
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before serving: ${err}\n${log}`));
+      reject(new Error(`${name} exited with ${code} before serving: ${err}\n${log.slice(-LOG_TAIL_CHARS)}`));
     });
   });
   return {
@@ -75,6 +79,7 @@ async function launch(
     serverId: match[1] ?? '',
     child,
     stderr: () => err,
+    stdout: () => log,
     kill: async () => {
       child.kill('SIGKILL');
       await exited(child);
@@ -102,9 +107,9 @@ export class LocalCluster {
     readonly storeDir: string,
   ) {}
 
-  /** etcd, the master and `servers` tablet servers, each serving. */
-  static async start(servers: number): Promise<LocalCluster> {
-    const etcd = await EtcdCluster.start(1);
+  /** etcd (`etcdMembers` members), the master and `servers` tablet servers, each serving. */
+  static async start(servers: number, etcdMembers = 1): Promise<LocalCluster> {
+    const etcd = await EtcdCluster.start(etcdMembers);
     const cluster = new LocalCluster(
       etcd,
       etcd.url('tabula-test'),
@@ -160,6 +165,32 @@ export class LocalCluster {
       out.set(a.server, (out.get(a.server) ?? 0) + 1);
     }
     return out;
+  }
+
+  /**
+   * Every tablet opening the tablet servers logged ('tablet opened'): which process opened which
+   * tablet under which owner epoch, in log order per process.
+   */
+  tabletOpens(): { server: string; tablet: string; ownerEpoch: number }[] {
+    const out: { server: string; tablet: string; ownerEpoch: number }[] = [];
+    for (const p of this.servers) {
+      for (const line of p.stdout().split('\n')) {
+        if (!line.includes('"tablet opened"')) continue;
+        const entry = JSON.parse(line) as { table: string; tablet: string; ownerEpoch: number };
+        out.push({ server: p.name, tablet: `${entry.table}/${entry.tablet}`, ownerEpoch: entry.ownerEpoch });
+      }
+    }
+    return out;
+  }
+
+  /** The (tablet, owner epoch) pairs opened by more than one process: empty when ownership is sound. */
+  epochsWithTwoOwners(): string[] {
+    const owners = new Map<string, Set<string>>();
+    for (const o of this.tabletOpens()) {
+      const k = `${o.tablet}@${o.ownerEpoch}`;
+      owners.set(k, (owners.get(k) ?? new Set()).add(o.server));
+    }
+    return [...owners].filter(([, s]) => s.size > 1).map(([k, s]) => `${k}: ${[...s].join(',')}`);
   }
 
   /** Stops every process (SIGKILL), etcd, and removes the store. */
