@@ -10,7 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ASSIGN_PREFIX, decodeAssignment } from '../../src/cluster/cluster-keys.js';
+import {
+  ASSIGN_PREFIX,
+  decodeAssignment,
+  LOADED_PREFIX,
+  SERVERS_PREFIX,
+} from '../../src/cluster/cluster-keys.js';
 import { type Coordination, openCoordination } from '../../src/coord/coordination.js';
 import { EtcdCluster } from '../support/etcd-cluster.js';
 import { freePort } from '../support/server-process.js';
@@ -191,6 +196,24 @@ export class LocalCluster {
       owners.set(k, (owners.get(k) ?? new Set()).add(o.server));
     }
     return [...owners].filter(([, s]) => s.size > 1).map(([k, s]) => `${k}: ${[...s].join(',')}`);
+  }
+
+  /**
+   * For a failure's message: the servers, assignment and loaded keys, and the last
+   * `lines` log lines of each tablet server and of the master.
+   */
+  async describe(lines = 15): Promise<string> {
+    const keys = await Promise.all(
+      [SERVERS_PREFIX, ASSIGN_PREFIX, LOADED_PREFIX].map((p) => this.coord.list(p).catch((e) => String(e))),
+    );
+    const text = keys.map((k) =>
+      typeof k === 'string' ? k : k.map((e) => `${e.key} ${e.value.toString()}`).join('\n'),
+    );
+    const logs = [...this.servers, this.master].map(
+      (p) =>
+        `--- ${p.name} ${p.serverId} exit ${p.child.exitCode ?? p.child.signalCode}\n${p.stdout().split('\n').slice(-lines).join('\n')}`,
+    );
+    return [...text, ...logs].join('\n');
   }
 
   /** Stops every process (SIGKILL), etcd, and removes the store. */
