@@ -236,9 +236,11 @@ export async function runClusterUp(options: ClusterUpOptions): Promise<number> {
     return EXIT_NO_ETCD;
   }
   const cluster = new LocalDevCluster(options);
+  // `on`, not `once`: a second signal while the children stop must not kill this process and
+  // leave them running.
   const signal = new Promise<NodeJS.Signals>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
   });
   const started = cluster.start().then(
     () => true,
