@@ -3,6 +3,7 @@
  *
  *   tabula master --coord etcd://H:P[,H:P…][/prefix] --store DIR [--host H] [--port P]
  *   tabula tablet-server --coord etcd://… --store DIR [--host H] [--port P]
+ *   tabula cluster up --servers N [--store DIR] [--base-port P]   (src/cli/cluster-up.ts)
  *
  * `--store` is the directory every process of the cluster shares. A master waits until it wins
  * the master lock, then serves the table admin API; it exits (code 1) if it loses the lock. A
@@ -22,6 +23,7 @@ async function openClusterCoordination(url: string): Promise<Coordination> {
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { CLUSTER_UP_SERVERS_MAX } from '../common/limits.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import type { Coordination } from '../coord/coordination.js';
 import { errorLine } from './cli-output.js';
@@ -30,6 +32,9 @@ const HOST_DEFAULT = '127.0.0.1';
 const MASTER_PORT_DEFAULT = 8090;
 const TABLET_SERVER_PORT_DEFAULT = 8086;
 const PORT_MAX = 65_535;
+/** Default store directory and base port of `tabula cluster up` (etcd's own default client port). */
+const CLUSTER_UP_STORE_DEFAULT = './tabula-cluster';
+const CLUSTER_UP_BASE_PORT_DEFAULT = 2379;
 const EXIT_LOST = 1;
 /** Period of the timer that keeps a waiting standby master's process alive. */
 const KEEP_ALIVE_INTERVAL_MS = 60_000;
@@ -45,6 +50,13 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > PORT_MAX)
     throw new InvalidArgumentError(`must be a port from 0 to ${PORT_MAX}`);
+  return n;
+}
+
+function serverCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > CLUSTER_UP_SERVERS_MAX)
+    throw new InvalidArgumentError(`must be an integer from 1 to ${CLUSTER_UP_SERVERS_MAX}`);
   return n;
 }
 
@@ -121,7 +133,39 @@ function clusterOptions(command: Command, portDefault: number): Command {
     .option('--port <port>', 'port to listen on (0: any free port)', port, portDefault);
 }
 
-/** Adds `master` and `tablet-server` to the program. */
+interface ClusterUpFlags {
+  servers: number;
+  store: string;
+  basePort: number;
+}
+
+/** Adds `cluster up`: a local development cluster of child processes. */
+function registerClusterUp(program: Command, fail: (err: unknown) => void): void {
+  program
+    .command('cluster')
+    .description('manage a local development cluster')
+    .command('up')
+    .description('start etcd, a master and N tablet servers on 127.0.0.1 until SIGINT/SIGTERM')
+    .requiredOption('--servers <n>', 'number of tablet servers', serverCount)
+    .option(
+      '--store <dir>',
+      'directory of the etcd data, the shared store and the logs',
+      CLUSTER_UP_STORE_DEFAULT,
+    )
+    .option(
+      '--base-port <port>',
+      'etcd client port; etcd peer, master and servers take the next ones (0: any free ports)',
+      port,
+      CLUSTER_UP_BASE_PORT_DEFAULT,
+    )
+    .action(async (flags: ClusterUpFlags) => {
+      const { runClusterUp } = await import('./cluster-up.js');
+      const code = await runClusterUp(flags).catch(fail);
+      process.exit(code ?? EXIT_LOST);
+    });
+}
+
+/** Adds `master`, `tablet-server` and `cluster up` to the program. */
 export function registerClusterCommands(program: Command): void {
   const fail = (err: unknown) => {
     console.error(errorLine(err));
@@ -137,4 +181,5 @@ export function registerClusterCommands(program: Command): void {
       const coord = await openClusterCoordination(flags.coord).catch(fail);
       await runTabletServer(flags, log, coord as Coordination).catch(fail);
     });
+  registerClusterUp(program, fail);
 }

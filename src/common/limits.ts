@@ -401,3 +401,19 @@ export const CLUSTER_FORWARD_DEADLINE_MS = 30_000;
 export const CLUSTER_READ_BATCH_ROWS = 256;
 /** Times a routed call refreshes its assignments after a `moved` answer and tries again. */
 export const CLUSTER_MOVED_RETRIES_MAX = 1;
+
+// ---- `tabula cluster up` (src/cli/cluster-up.ts) ----
+/** Most tablet servers `tabula cluster up` starts. */
+export const CLUSTER_UP_SERVERS_MAX = 64;
+/** Longest `tabula cluster up` waits for etcd to report healthy. */
+export const CLUSTER_UP_ETCD_START_MS = 20_000;
+/** Pause between two health probes of the local etcd. */
+export const CLUSTER_UP_ETCD_PROBE_MS = 100;
+/** Deadline of one health probe of the local etcd. */
+export const CLUSTER_UP_ETCD_PROBE_DEADLINE_MS = 1_000;
+/** Longest `tabula cluster up` waits for the master or a tablet server to say it serves. */
+export const CLUSTER_UP_PROCESS_START_MS = 30_000;
+/** Longest `tabula cluster up` waits for a child to exit after SIGTERM before it sends SIGKILL. */
+export const CLUSTER_UP_STOP_GRACE_MS = 10_000;
+/** Characters of a child's standard error kept for a start failure's message. */
+export const CLUSTER_UP_STDERR_TAIL_CHARS = 4_000;

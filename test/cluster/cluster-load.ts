@@ -129,6 +129,72 @@ export async function busiestOther(cluster: LocalCluster, entry: ClusterProcess)
   return v;
 }
 
+/**
+ * One kill round under running writers: waits for `writesBefore` more acknowledged writes in
+ * `acked`, kill -9s the server other than `entry` holding the most tablets, measures the
+ * milliseconds until every tablet serves again through `client`, then starts a fresh server.
+ */
+export async function killRound(
+  cluster: LocalCluster,
+  entry: ClusterProcess,
+  client: Client,
+  acked: Map<string, string>,
+  writesBefore: number,
+): Promise<{ victim: ClusterProcess; ms: number }> {
+  const before = acked.size;
+  while (acked.size < before + writesBefore) await sleep(RETRY_PAUSE_MS);
+  const victim = await busiestOther(cluster, entry);
+  const killedAtMs = performance.now();
+  await victim.kill();
+  const ms = await timeToServeAgain(client, killedAtMs);
+  await cluster.startServer();
+  return { victim, ms };
+}
+
+/** What `failoverUnderWrites` measured. */
+export interface FailoverRun {
+  /** The server the writers write through (never killed). */
+  entry: ClusterProcess;
+  /** Every acknowledged write: row → value. */
+  acked: Map<string, string>;
+  /** Milliseconds until every tablet served again, per kill. */
+  times: number[];
+}
+
+/**
+ * Creates the load table through the cluster's first server, runs `writers` writers through it and
+ * `kills` kill rounds (`killRound`), calling `onKill` after each; stops the writers at the end.
+ */
+export async function failoverUnderWrites(
+  cluster: LocalCluster,
+  opts: {
+    writers: number;
+    kills: number;
+    writesBeforeKill: number;
+    onKill: (k: number, victim: ClusterProcess, ms: number) => void;
+  },
+): Promise<FailoverRun> {
+  const entry = cluster.servers[0] as ClusterProcess;
+  const client = connectData(entry.address);
+  const run: FailoverRun = { entry, acked: new Map(), times: [] };
+  const stop = { done: false };
+  try {
+    await createLoadTable(entry);
+    const writers = startWriters(client, opts.writers, stop, run.acked);
+    for (let k = 0; k < opts.kills; k++) {
+      const { victim, ms } = await killRound(cluster, entry, client, run.acked, opts.writesBeforeKill);
+      run.times.push(ms);
+      opts.onKill(k, victim, ms);
+    }
+    stop.done = true;
+    await writers;
+  } finally {
+    stop.done = true;
+    client.close();
+  }
+  return run;
+}
+
 /** Asserts that every acknowledged write reads back through each of `readers`. */
 export async function assertNoAckedWriteLost(readers: readonly ClusterProcess[], acked: Map<string, string>) {
   for (const r of readers) {
