@@ -318,8 +318,6 @@ export const GRPC_STREAM_UNFLUSHED_BYTES_MAX = 1024 * 1024;
  * memtables and SSTable readers) and reopens it after its last row when the reader reads again.
  */
 export const READ_ROWS_STALL_RELEASE_MS = 1_000;
-/** HTTP/2 receive window of each request stream, in bytes (SETTINGS_INITIAL_WINDOW_SIZE). */
-export const GRPC_STREAM_RECEIVE_WINDOW_BYTES = 1024 * 1024;
 /** HTTP/2 receive window of each connection, in bytes. */
 export const GRPC_CONNECTION_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
 /**

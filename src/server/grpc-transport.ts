@@ -152,9 +152,12 @@ export class GrpcTransport {
     private readonly limits: TransportLimits,
   ) {
     this.routes = routesOf(services);
-    server.on('connection', (socket: import('node:net').Socket) =>
-      socket.setKeepAlive(true, limits.keepaliveIntervalMs),
-    );
+    server.on('connection', (socket: import('node:net').Socket) => {
+      // Small answers go out at once: with Nagle's algorithm a response waits for the client's
+      // delayed ACK (a sequential single-row read took 6.5 ms at p50 on loopback).
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, limits.keepaliveIntervalMs);
+    });
     server.on('session', (session) => this.onSession(session));
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.keepaliveTimer = setInterval(() => this.pingBusySessions(), limits.keepaliveIntervalMs);
@@ -170,10 +173,10 @@ export class GrpcTransport {
   ): Promise<{ transport: GrpcTransport; port: number }> {
     const bounds = { ...defaultTransportLimits(), ...overrides };
     const server = createServer({
-      settings: {
-        maxConcurrentStreams: bounds.concurrentStreamsMax,
-        initialWindowSize: limits.GRPC_STREAM_RECEIVE_WINDOW_BYTES,
-      },
+      // The per-stream receive window stays HTTP/2's default: raised together with the
+      // connection window below, every call from a grpc-js client took ~5 ms longer (measured:
+      // PingAndWarm p50 6.2 ms against 1.2 ms with either one left at its default).
+      settings: { maxConcurrentStreams: bounds.concurrentStreamsMax },
       maxSessionMemory: limits.GRPC_SESSION_MEMORY_MB_MAX,
     });
     const transport = new GrpcTransport(server, services, bounds);
