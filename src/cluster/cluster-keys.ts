@@ -18,8 +18,13 @@
  * compare on that version).
  */
 import { errors } from '../common/errors.js';
-import type { GcRule } from '../model/proto-types.js';
-import { makeSchema, type TableRecord, type TabletRecord } from '../tablet/catalog.js';
+import {
+  type TableRecord,
+  type TableRecordFields,
+  type TabletRecord,
+  tableRecordFields,
+  tableRecordOf,
+} from '../tablet/catalog.js';
 
 /** Version of every value below. PERSISTED. */
 export const CLUSTER_KEY_VERSION = 1;
@@ -108,39 +113,14 @@ export function decodeValue<T>(key: string, bytes: Buffer): T {
 const b64 = (b: Buffer | undefined) => (b === undefined ? null : b.toString('base64'));
 const unb64 = (s: string | null) => (s === null ? undefined : Buffer.from(s, 'base64'));
 
-/** A table record as a cluster value. */
+/** A table record as a cluster value (the catalog's persisted fields). */
 export function encodeTableRecord(r: TableRecord): Buffer {
-  return encodeValue({
-    tableId: r.schema.tableId,
-    families: [...r.schema.families.values()].map((f) => ({ name: f.name, gcRule: f.gcRule ?? null })),
-    deletionProtection: r.schema.deletionProtection,
-    createdAtMs: r.schema.createdAtMs,
-    initialSplits: r.schema.initialSplits.map((s) => s.toString('base64')),
-    dirName: r.dirName,
-    purgingFamilies: [...r.purgingFamilies],
-  });
+  return encodeValue(tableRecordFields(r));
 }
 
+/** The table record of a cluster value written by `encodeTableRecord`. */
 export function decodeTableRecord(key: string, bytes: Buffer): TableRecord {
-  const s = decodeValue<{
-    tableId: string;
-    families: Array<{ name: string; gcRule: GcRule | null }>;
-    deletionProtection: boolean;
-    createdAtMs: number;
-    initialSplits: string[];
-    dirName: string;
-    purgingFamilies: string[];
-  }>(key, bytes);
-  const schema = makeSchema(
-    {
-      tableId: s.tableId,
-      deletionProtection: s.deletionProtection,
-      createdAtMs: s.createdAtMs,
-      initialSplits: s.initialSplits.map((b) => Buffer.from(b, 'base64')),
-    },
-    s.families.map((f) => ({ name: f.name, gcRule: f.gcRule ?? undefined })),
-  );
-  return { schema, dirName: s.dirName, purgingFamilies: s.purgingFamilies };
+  return tableRecordOf(decodeValue<TableRecordFields>(key, bytes));
 }
 
 /** An assignment as a cluster value. */

@@ -135,9 +135,15 @@ export function makeSchema(
   return { ...base, families: new Map(sorted.map((f) => [f.name, f])) };
 }
 
-function encode(r: TableRecord): Buffer {
-  const stored: StoredRecord = {
-    version: CATALOG_RECORD_VERSION,
+/**
+ * The persisted fields of a table record (without the format version): the catalog stores them,
+ * and the cluster publishes the same shape in coordination (src/cluster/cluster-keys.ts).
+ */
+export type TableRecordFields = Omit<StoredRecord, 'version'>;
+
+/** The persisted fields of `r`. */
+export function tableRecordFields(r: TableRecord): TableRecordFields {
+  return {
     tableId: r.schema.tableId,
     families: [...r.schema.families.values()].map((f) => ({ name: f.name, gcRule: f.gcRule ?? null })),
     deletionProtection: r.schema.deletionProtection,
@@ -146,11 +152,10 @@ function encode(r: TableRecord): Buffer {
     dirName: r.dirName,
     purgingFamilies: [...r.purgingFamilies],
   };
-  return Buffer.from(JSON.stringify(stored), 'utf8');
 }
 
-function decode(key: Buffer, value: Buffer): TableRecord {
-  const s = parseRecord(key, value) as StoredRecord;
+/** The table record of persisted fields `s`. */
+export function tableRecordOf(s: TableRecordFields): TableRecord {
   const schema = makeSchema(
     {
       tableId: s.tableId,
@@ -161,6 +166,15 @@ function decode(key: Buffer, value: Buffer): TableRecord {
     s.families.map((f) => ({ name: f.name, gcRule: f.gcRule ?? undefined })),
   );
   return { schema, dirName: s.dirName, purgingFamilies: s.purgingFamilies };
+}
+
+function encode(r: TableRecord): Buffer {
+  const stored: StoredRecord = { version: CATALOG_RECORD_VERSION, ...tableRecordFields(r) };
+  return Buffer.from(JSON.stringify(stored), 'utf8');
+}
+
+function decode(key: Buffer, value: Buffer): TableRecord {
+  return tableRecordOf(parseRecord(key, value) as StoredRecord);
 }
 
 /** The catalog over its engine. */
