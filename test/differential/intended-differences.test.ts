@@ -72,3 +72,34 @@ test('an old intersection-family cell removed by a compaction is explained; othe
   // Tabula holding a cell the emulator does not is not explained by this rule.
   assert.equal(compareOutcomes(GC_READ, rows(...gi, gu), rows(...gi, old, gu), false).kind, 'unexplained');
 });
+
+// A read seen in a CI run with splitting forced: the emulator repeated a version after GC, and the
+// read's filter held an interleave (in a branch the row never took).
+test('a repeated version under a copying filter is explained; a lost or extra copy is not', () => {
+  const INTERLEAVED_READ: Operation = {
+    ...GC_READ,
+    tag: 'workload',
+    request: {
+      ...GC_READ.request,
+      filter: { interleave: { filters: [{ passAllFilter: true }, { familyNameRegexFilter: 'a' }] } },
+    },
+  };
+  const gu = cell('gu', 'r', '4102444800000000', 'vv');
+  const gv = cell('gv', 'r', '1000', 'x');
+  const verdict = compareOutcomes(INTERLEAVED_READ, rows(gu, gu, gv), rows(gu, gv), false);
+  assert.ok(verdict.kind === 'explained' && verdict.rules.includes('emulator-gc-repeats-versions-copied'));
+  // The candidate with more copies, a missing distinct cell, or another value: unexplained.
+  assert.equal(compareOutcomes(INTERLEAVED_READ, rows(gu, gv), rows(gu, gu, gv), false).kind, 'unexplained');
+  assert.equal(compareOutcomes(INTERLEAVED_READ, rows(gu, gu, gv), rows(gu), false).kind, 'unexplained');
+  const other = cell('gu', 'r', '4102444800000000', 'vw');
+  assert.equal(
+    compareOutcomes(INTERLEAVED_READ, rows(gu, gu, gv), rows(other, gv), false).kind,
+    'unexplained',
+  );
+  // Without a copying filter the rule does not apply.
+  const plain = { ...GC_READ, tag: 'workload' } as Operation;
+  const plainVerdict = compareOutcomes(plain, rows(gu, gu, gv), rows(gu, gv), false);
+  assert.ok(
+    plainVerdict.kind !== 'explained' || !plainVerdict.rules.includes('emulator-gc-repeats-versions-copied'),
+  );
+});
