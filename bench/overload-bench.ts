@@ -16,6 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import type { ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ import {
   requestSerializer,
   rssMb,
 } from '../test/support/overload-clients.js';
-import { removeDataDir, startTabula } from '../test/support/server-process.js';
+import { freePort, removeDataDir, startTabula } from '../test/support/server-process.js';
 
 const TABLE = 'overload';
 const ROWS = 25_000;
@@ -48,6 +49,27 @@ interface Phase {
   readonly p99Ratio: number;
   readonly rssMb: number;
   readonly peakRssMb: number;
+  /** The server's event-loop delay over the phase (prom-client's monitor, reset at each scrape). */
+  readonly eventLoopLagP99Ms: number;
+}
+
+/** Reads the server's event-loop lag p99 (ms) since the previous scrape; a scrape resets it. */
+async function eventLoopLagP99Ms(httpPort: number): Promise<number> {
+  // A new connection each time: a kept-alive one may have been closed by the server meanwhile.
+  const text = await new Promise<string>((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port: httpPort, path: '/metrics', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+      });
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+  if (match === null) throw new Error('the server\'s /metrics has no nodejs_eventloop_lag_p99_seconds');
+  return Number(match[1]) * 1000;
 }
 
 function peakRssMb(pid: number): number {
@@ -129,14 +151,22 @@ async function main(): Promise<void> {
   if (!existsSync(H2LOAD_PATH)) throw new Error(`h2load is missing: run scripts/setup-bench.sh`);
   const quick = process.argv.includes('--quick');
   const requestsPerBody = quick ? 100 : 500;
-  const server = await startTabula();
+  const httpPort = await freePort();
+  const server = await startTabula({ args: ['--http-port', String(httpPort)] });
   const pid = server.child.pid as number;
+  let serverTail = '';
+  const keepTail = (d: Buffer) => {
+    serverTail = (serverTail + d.toString()).slice(-4096);
+  };
+  server.child.stdout?.on('data', keepTail);
+  server.child.stderr?.on('data', keepTail);
   const data = connectData(server.address);
   const admin = connectTableAdmin(server.address);
   const sessions: ClientHttp2Session[] = [];
   const phases: Phase[] = [];
   let unloadedP99 = Number.NaN;
-  const record = (name: string, r: H2loadResult) => {
+  const record = async (name: string, r: H2loadResult) => {
+    const lagP99 = await eventLoopLagP99Ms(httpPort);
     if (name === 'unloaded') unloadedP99 = r.p99Ms;
     const phase = {
       name,
@@ -146,30 +176,39 @@ async function main(): Promise<void> {
       p99Ratio: Number((r.p99Ms / unloadedP99).toFixed(2)),
       rssMb: Math.round(rssMb(pid)),
       peakRssMb: Math.round(peakRssMb(pid)),
+      eventLoopLagP99Ms: Number(lagP99.toFixed(1)),
     };
     phases.push(phase);
     console.log(
-      `${name.padEnd(10)} ${String(phase.callsPerSecond).padStart(7)} calls/s  p50 ${phase.p50Ms.toFixed(2)} ms  p99 ${phase.p99Ms.toFixed(2)} ms (${phase.p99Ratio}× unloaded)  rss ${phase.rssMb} MiB  peak ${phase.peakRssMb} MiB`,
+      `${name.padEnd(10)} ${String(phase.callsPerSecond).padStart(7)} calls/s  p50 ${phase.p50Ms.toFixed(2)} ms  p99 ${phase.p99Ms.toFixed(2)} ms (${phase.p99Ratio}× unloaded)  rss ${phase.rssMb} MiB  peak ${phase.peakRssMb} MiB  loop lag p99 ${phase.eventLoopLagP99Ms} ms`,
     );
   };
   try {
     await fillTable(data, admin, TABLE, ROWS, VALUE_BYTES);
     const bodies = readBodies();
     measure(server.address, bodies.slice(0, 2), 100); // warm-up
-    record('unloaded', measure(server.address, bodies, requestsPerBody));
+    await eventLoopLagP99Ms(httpPort); // resets the lag monitor
+    await record('unloaded', measure(server.address, bodies, requestsPerBody));
     await openPausedScans(server.address, 64, sessions);
-    record('slow64', measure(server.address, bodies, requestsPerBody));
+    await eventLoopLagP99Ms(httpPort);
+    await record('slow64', measure(server.address, bodies, requestsPerBody));
     await openPausedScans(server.address, 192, sessions);
-    record('slow256', measure(server.address, bodies, requestsPerBody));
+    await eventLoopLagP99Ms(httpPort);
+    await record('slow256', measure(server.address, bodies, requestsPerBody));
     for (const s of sessions.splice(0)) s.destroy();
     const stopFlood = startFlood(server.address, bodies[0] as Buffer);
     try {
       await new Promise((r) => setTimeout(r, 1000));
-      record('overload', measure(server.address, bodies, requestsPerBody));
+      await eventLoopLagP99Ms(httpPort);
+      await record('overload', measure(server.address, bodies, requestsPerBody));
     } finally {
       stopFlood();
     }
     console.log(JSON.stringify(Object.fromEntries(phases.map((p) => [p.name, p]))));
+  } catch (error) {
+    const state = server.child.exitCode ?? server.child.signalCode ?? 'running';
+    console.error(`the server (${state}) last printed:\n${serverTail}`);
+    throw error;
   } finally {
     for (const s of sessions) s.destroy();
     data.close();
