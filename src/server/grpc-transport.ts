@@ -18,7 +18,12 @@
  *   call on it. A client that cancels often (a `break` out of a scan, deadlines) is normal, so the
  *   transport keeps its own count of that bucket and, well before it runs dry, ends the connection
  *   gracefully (GOAWAY with NO_ERROR: calls in flight finish, new ones go to a new connection).
- *   A client that resets faster than any real one just reconnects more often;
+ *   A client that resets faster than any real one just reconnects more often. Node also keeps
+ *   the queued response of every reset stream charged against the connection's memory, so a
+ *   connection is ended the same way after `HTTP2_RESETS_PER_CONNECTION_MAX` resets in its life;
+ * - starting calls: admitted calls start round-robin over connections, at most
+ *   `startTurnBudgetMs` of starting work per turn of the event loop (call-dispatcher.ts), so one
+ *   client's flood neither stalls the loop nor queues other clients' calls behind its own;
  * - idle and half-open connections: a connection without calls for `idleMs` is closed gracefully;
  *   one with calls is pinged every `keepaliveIntervalMs` and destroyed when a ping is not answered
  *   within `keepaliveTimeoutMs` (a peer that vanished).
@@ -29,6 +34,7 @@ import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream 
 import { createServer, constants as h2 } from 'node:http2';
 import type { MethodDefinition, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as limits from '../common/limits.js';
+import { CallDispatcher } from './call-dispatcher.js';
 import { encodeGrpcMessage, MessageReader, parseGrpcTimeoutMs } from './grpc-framing.js';
 import { type CallStatus, GrpcCode, GrpcServerCall } from './grpc-server-call.js';
 
@@ -46,6 +52,7 @@ export interface TransportLimits {
   concurrentStreamsMax: number;
   connectionsMax: number;
   callsInFlightMax: number;
+  startTurnBudgetMs: number;
   requestBytesInFlightMax: number;
   unflushedBytesMax: number;
   idleMs: number;
@@ -76,6 +83,8 @@ interface SessionState {
   lastStreamId: number;
   resetTokens: number;
   resetRefillAtMs: number;
+  /** Client resets over the connection's life (HTTP2_RESETS_PER_CONNECTION_MAX). */
+  resetsTotal: number;
   idleTimer: NodeJS.Timeout | undefined;
   closing: boolean;
 }
@@ -88,6 +97,7 @@ export function defaultTransportLimits(): TransportLimits {
     concurrentStreamsMax: limits.GRPC_CONCURRENT_STREAMS_MAX,
     connectionsMax: limits.GRPC_CONNECTIONS_MAX,
     callsInFlightMax: limits.RPC_CALLS_IN_FLIGHT_MAX,
+    startTurnBudgetMs: limits.RPC_START_TURN_BUDGET_MS,
     requestBytesInFlightMax: limits.RPC_REQUEST_BYTES_IN_FLIGHT_MAX,
     unflushedBytesMax: limits.GRPC_STREAM_UNFLUSHED_BYTES_MAX,
     idleMs: limits.GRPC_CONNECTION_IDLE_MS,
@@ -143,6 +153,7 @@ export class GrpcTransport {
     resetGoaways: 0,
     idleCloses: 0,
   };
+  private readonly dispatcher: CallDispatcher<Http2Session | undefined>;
   private closing = false;
   private keepaliveTimer: NodeJS.Timeout | undefined;
 
@@ -152,6 +163,7 @@ export class GrpcTransport {
     private readonly limits: TransportLimits,
   ) {
     this.routes = routesOf(services);
+    this.dispatcher = new CallDispatcher(limits.startTurnBudgetMs);
     server.on('connection', (socket: import('node:net').Socket) => {
       // Small answers go out at once: with Nagle's algorithm a response waits for the client's
       // delayed ACK (a sequential single-row read took 6.5 ms at p50 on loopback).
@@ -224,6 +236,7 @@ export class GrpcTransport {
       lastStreamId: 0,
       resetTokens: limits.HTTP2_RESET_BURST,
       resetRefillAtMs: performance.now(),
+      resetsTotal: 0,
       idleTimer: undefined,
       closing: false,
     };
@@ -232,6 +245,7 @@ export class GrpcTransport {
     session.on('close', () => {
       if (state.idleTimer !== undefined) clearTimeout(state.idleTimer);
       this.sessions.delete(session);
+      this.dispatcher.forget(session);
     });
     this.armIdleTimer(session, state);
   }
@@ -298,7 +312,9 @@ export class GrpcTransport {
     const refill = ((nowMs - state.resetRefillAtMs) / 1000) * limits.HTTP2_RESET_RATE_PER_SECOND;
     state.resetTokens = Math.min(limits.HTTP2_RESET_BURST, state.resetTokens + refill) - 1;
     state.resetRefillAtMs = nowMs;
-    if (state.resetTokens <= limits.HTTP2_RESET_GOAWAY_TOKENS_LEFT && !state.closing) {
+    state.resetsTotal++;
+    const budgetLow = state.resetTokens <= limits.HTTP2_RESET_GOAWAY_TOKENS_LEFT;
+    if ((budgetLow || state.resetsTotal >= limits.HTTP2_RESETS_PER_CONNECTION_MAX) && !state.closing) {
       this.counters.resetGoaways++;
       this.closeGracefully(session);
     }
@@ -381,9 +397,9 @@ export class GrpcTransport {
         }
         reservedBytes = outcome.lengthBytes;
         this.counters.requestBytesInFlight += reservedBytes;
-        this.onRequestPart(call, route, reader.take());
+        this.onRequestPart(stream.session, call, route, reader.take());
       } else {
-        this.onRequestPart(call, route, outcome);
+        this.onRequestPart(stream.session, call, route, outcome);
       }
     };
     stream.on('data', onData);
@@ -414,6 +430,7 @@ export class GrpcTransport {
   }
 
   private onRequestPart(
+    session: Http2Session | undefined,
     call: GrpcServerCall,
     route: Route,
     outcome: ReturnType<MessageReader['push']>,
@@ -436,7 +453,10 @@ export class GrpcTransport {
         return;
       case 'message':
         call.request = route.definition.requestDeserialize(outcome.message);
-        this.runHandler(call, route);
+        this.dispatcher.submit(session, {
+          run: () => this.runHandler(call, route),
+          wanted: () => !call.cancelled && !call.writableEnded,
+        });
     }
   }
 
