@@ -68,7 +68,7 @@ async function eventLoopLagP99Ms(httpPort: number): Promise<number> {
     }).on('error', reject);
   });
   const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
-  if (match === null) throw new Error('the server\'s /metrics has no nodejs_eventloop_lag_p99_seconds');
+  if (match === null) throw new Error("the server's /metrics has no nodejs_eventloop_lag_p99_seconds");
   return Number(match[1]) * 1000;
 }
 
