@@ -32,16 +32,20 @@ import type { ClusterView } from './cluster-view.js';
 import { isMoved } from './owned-tablets.js';
 import { PeerControlClients } from './peer-control-protocol.js';
 
+/** The peer control calls a fan-out makes (a `PeerControlClients`; a fake in tests). */
+export type FanoutControl = Pick<PeerControlClients, 'dropTabletRange' | 'purgeTabletFamily' | 'close'>;
+
 /** Fans the data half of admin operations out to the owners of a table's tablets. */
 export class TabletFanout {
-  private readonly control: PeerControlClients;
+  private readonly control: FanoutControl;
 
   constructor(
-    private readonly view: ClusterView,
+    private readonly view: Pick<ClusterView, 'assignments' | 'servers' | 'refresh'>,
     clock: Clock,
     private readonly timers: CoordinationTimers,
+    control?: FanoutControl,
   ) {
-    this.control = new PeerControlClients(clock);
+    this.control = control ?? new PeerControlClients(clock);
   }
 
   /** Deletes the rows with a prefix, or every row, in every tablet of `tablets` they overlap. */
