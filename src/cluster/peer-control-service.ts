@@ -31,6 +31,7 @@ import { movedError } from './owned-tablets.js';
 import {
   bytesField,
   PEER_CONTROL_SERVICE_NAME,
+  type PeerControlMethod,
   peerControlDefinition,
   stringField,
   type TabletSampleSet,
@@ -42,8 +43,8 @@ type Request = Record<string, unknown>;
 
 /** What the service acts on. */
 export interface PeerControlContext {
-  readonly view: ClusterView;
-  readonly tablets: OwnedTablets;
+  readonly view: Pick<ClusterView, 'assignments' | 'tables' | 'revision' | 'refresh'>;
+  readonly tablets: Pick<OwnedTablets, 'get' | 'all' | 'withTablet' | 'requireServing' | 'applyTableRecord'>;
   readonly self: { readonly id: string };
 }
 
@@ -125,20 +126,22 @@ function tabletSamples(ctx: PeerControlContext, request: Request): TabletSamples
   return { tablets };
 }
 
+/** The service's handlers by method name (exported for tests). */
+export function peerControlRpcs(ctx: PeerControlContext): Record<PeerControlMethod, (r: Request) => unknown> {
+  return {
+    DropTabletRange: (r) => dropTabletRange(ctx, r),
+    PurgeTabletFamily: (r) => purgeTabletFamily(ctx, r),
+    SyncView: (r) => syncView(ctx, r),
+    TabletSamples: (r) => tabletSamples(ctx, r),
+  };
+}
+
 /** The service's binding for the peer port's transport. */
 export function peerControlBinding(ctx: PeerControlContext): ServiceBinding {
   const built: { definition: ServiceDefinition; implementation: UntypedServiceImplementation } = buildService(
     PEER_CONTROL_SERVICE_NAME,
     peerControlDefinition(),
-    {
-      unary: {
-        DropTabletRange: (r: Request) => dropTabletRange(ctx, r),
-        PurgeTabletFamily: (r: Request) => purgeTabletFamily(ctx, r),
-        SyncView: (r: Request) => syncView(ctx, r),
-        TabletSamples: (r: Request) => tabletSamples(ctx, r),
-      },
-      serverStreaming: {},
-    },
+    { unary: peerControlRpcs(ctx), serverStreaming: {} },
     logInternalError,
   );
   return { name: PEER_CONTROL_SERVICE_NAME, ...built };

@@ -9,7 +9,7 @@
  * - DropRowRange by prefix across two tablets of two servers, then the whole table.
  * - Dropping a column family: gone from every server's schema and reads at once; recreated, it
  *   shows none of the old cells (they were purged on each owner).
- * - A family created through one server takes writes through another at once.
+ * - A family created through one server takes writes through every other server at once.
  * - DropRowRange while a server is SIGKILLed: acknowledged only once the tablets' new owners
  *   dropped them; nothing of the range is read back afterwards.
  */
@@ -38,6 +38,8 @@ const VALUE_BYTES = 1_000;
 /** Tries of a read while the tablets of a killed server move, and the pause between. */
 const MOVE_TRIES_MAX = 100;
 const MOVE_RETRY_MS = 100;
+/** Families created one after another, each written through the other servers at once. */
+const FRESH_FAMILIES = 9;
 const key = (i: number) => `r${String(i).padStart(2, '0')}`;
 
 let cluster: LocalCluster;
@@ -190,6 +192,27 @@ test('a dropped family vanishes from every server at once and its cells are purg
     await readRows(data[1] as Client, TABLE, { filter: { familyNameRegexFilter: 'cf2' } })
   ).flatMap((r) => r.cells.map((c) => `${r.key}/${c.qualifier}`));
   assert.deepEqual(cf2, [`${key(50)}/new`]);
+});
+
+test('a family created through one server takes writes through every other at once', async () => {
+  for (let i = 0; i < FRESH_FAMILIES; i++) {
+    const via = i % data.length;
+    await unary(admin[via] as Client, 'ModifyColumnFamilies', {
+      name: tableName(TABLE),
+      modifications: [{ id: `fresh${i}`, create: {} }],
+    });
+    await Promise.all(
+      data
+        .filter((_, s) => s !== via)
+        .map((client) =>
+          unary(client, 'MutateRow', {
+            tableName: tableName(TABLE),
+            rowKey: Buffer.from(key(i)),
+            mutations: [setCell(`fresh${i}`, 'q', 1000, Buffer.from('x'))],
+          }),
+        ),
+    );
+  }
 });
 
 test('DropRowRange while an owner is killed is retried on the new owner', async () => {
