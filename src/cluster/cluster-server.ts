@@ -5,7 +5,10 @@
  * ReadRows pulls rows from `RoutingTablet.readRowsAsync` and sends them in batches of at most
  * CLUSTER_READ_BATCH_ROWS rows through the same chunker, encoder and backpressure as the
  * one-process server (so a slow reader still holds at most one batch and the stream's buffer).
- * Every other RPC is the one-process handler, unchanged.
+ * SampleRowKeys is answered from every owner's tablet sizes (RoutingTablet.sampleRowKeysAsync), and
+ * CheckAndMutateRow runs the one-process handler on a store that keeps the request's predicate in
+ * its proto form, to forward it whole to the row's owner. Every other RPC is the one-process
+ * handler, unchanged.
  *
  * Why not `startServer`: it cannot be given a different ReadRows; keeping the one-process path
  * free of cluster code matters more than one shared constructor. When the data path moves to the
@@ -13,6 +16,7 @@
  */
 import type { ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { errors } from '../common/errors.js';
 import {
   CLUSTER_READ_BATCH_ROWS,
   GRPC_CONCURRENT_STREAMS_MAX,
@@ -23,6 +27,7 @@ import {
   READ_ROWS_RESPONSE_BYTES_TARGET,
   SERVER_SHUTDOWN_GRACE_MS,
 } from '../common/limits.js';
+import type { RowFilter } from '../model/proto-types.js';
 import type { RowCells } from '../model/row-cells.js';
 import { type ReadRowsRequest, readRowsQuery } from '../server/data-requests.js';
 import { DATA_SERVICE_NAME, dataServiceRpcs } from '../server/data-service.js';
@@ -31,7 +36,7 @@ import { instrumentHandlers } from '../server/observability.js';
 import { loadBigtableProtos } from '../server/protos.js';
 import { readRowsResponses } from '../server/read-rows-chunker.js';
 import { encodedReadRowsResponses } from '../server/read-rows-encoder.js';
-import { dataRequestTable } from '../server/request-names.js';
+import { type DataRequestNames, dataRequestTable } from '../server/request-names.js';
 import { buildService, type ServiceRpcs } from '../server/rpc-handlers.js';
 import type { RunningServer } from '../server/server.js';
 import { type InternalErrorHook, logInternalError } from '../server/status-map.js';
@@ -73,6 +78,25 @@ async function readRows(
   }
 }
 
+/** SampleRowKeys with byte offsets from every tablet's owner (RoutingTablet.sampleRowKeysAsync). */
+async function sampleRowKeys(
+  store: RoutingTableStore,
+  request: { rowRange?: unknown } & DataRequestNames,
+  call: ServerWritableStream<unknown, unknown>,
+): Promise<void> {
+  const tablet = store.routingTablet(dataRequestTable(request).tableId);
+  if (request.rowRange !== undefined && request.rowRange !== null) {
+    throw errors.unimplemented('sampling a row range is not supported; omit row_range to sample the table', {
+      field: 'row_range',
+    });
+  }
+  const samples = await tablet.sampleRowKeysAsync();
+  await writeWithBackpressure(
+    call,
+    samples.map((s) => ({ rowKey: s.rowKey, offsetBytes: s.offsetBytes }))[Symbol.iterator](),
+  );
+}
+
 /** Options of `startClusterServer`. */
 export interface ClusterServerOptions {
   readonly host: string;
@@ -104,10 +128,21 @@ export async function startClusterServer(options: ClusterServerOptions): Promise
   });
   const data = dataServiceRpcs(options.store, onInternal);
   const rpcs: ServiceRpcs = {
-    unary: data.unary,
+    unary: {
+      ...data.unary,
+      // The one-process handler (same validation and errors), on a store whose tablets carry the
+      // predicate's proto, so a row another server owns gets the whole call forwarded.
+      CheckAndMutateRow: (request: { predicateFilter?: RowFilter | null }, call) => {
+        const filter = request.predicateFilter;
+        if (filter === undefined || filter === null) return data.unary.CheckAndMutateRow?.(request, call);
+        const store = options.store.withPredicateProto(filter);
+        return dataServiceRpcs(store, onInternal).unary.CheckAndMutateRow?.(request, call);
+      },
+    },
     serverStreaming: {
       ...data.serverStreaming,
       ReadRows: (request: ReadRowsRequest, call) => readRows(options.store, request, call),
+      SampleRowKeys: (request, call) => sampleRowKeys(options.store, request, call),
     },
   };
   const def = (p: typeof protos.dataDefinition, name: string) => p[name] as ServiceDefinition;

@@ -7,6 +7,8 @@
  *
  * ReadRows is forwarded without its filter (a compiled filter has no wire form): the owner sends
  * the rows of the range whole and the caller applies the filter; the rows limit is the caller's.
+ * CheckAndMutateRow carries its predicate in the proto form the client sent, so the owner
+ * evaluates it and applies the mutations in one atomic step.
  *
  * Ownership: one grpc-js client per peer address, closed by `close()`. Every call has the
  * deadline CLUSTER_FORWARD_DEADLINE_MS. Nothing here retries.
@@ -20,11 +22,12 @@ import { errors, TabulaError } from '../common/errors.js';
 import { CLUSTER_FORWARD_DEADLINE_MS } from '../common/limits.js';
 import type { KeyRange } from '../model/cell-key.js';
 import type { ValidMutation } from '../model/mutation.js';
-import type { RowRange } from '../model/proto-types.js';
+import type { RowFilter, RowRange } from '../model/proto-types.js';
 import type { ValidReadModifyWriteRule } from '../model/read-modify-write.js';
 import type { Cell, RowCells } from '../model/row-cells.js';
 import { loadBigtableProtos } from '../server/protos.js';
 import type { RowMutations } from '../tablet/table-store-api.js';
+import { PeerControlClients } from './peer-control-protocol.js';
 
 /** Instance name of forwarded requests (a server serves one instance, whatever its name). */
 const FORWARD_INSTANCE = 'projects/tabula/instances/cluster';
@@ -119,8 +122,12 @@ export function serviceClient(root: GrpcObject, path: string, address: string): 
 /** Clients of the peer ports of other tablet servers. */
 export class PeerClients {
   private readonly clients = new Map<string, Client>();
+  /** The peer control service of the same servers (src/cluster/peer-control-protocol.ts). */
+  readonly control: PeerControlClients;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock) {
+    this.control = new PeerControlClients(clock);
+  }
 
   private client(address: string): Client {
     let c = this.clients.get(address);
@@ -203,10 +210,12 @@ export class PeerClients {
     rowKey: Buffer,
     trueMutations: readonly ValidMutation[],
     falseMutations: readonly ValidMutation[],
+    predicateFilter?: RowFilter,
   ): Promise<boolean> {
     const res = await this.unary(address, 'CheckAndMutateRow', {
       tableName: tableName(tableId),
       rowKey,
+      ...(predicateFilter === undefined ? {} : { predicateFilter }),
       trueMutations: trueMutations.map(mutationProto),
       falseMutations: falseMutations.map(mutationProto),
     });
@@ -278,5 +287,6 @@ export class PeerClients {
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    this.control.close();
   }
 }

@@ -3,11 +3,13 @@
  * (listTables and getTable answer from it), row operations routed to each row's owner
  * (src/cluster/routing-tablet.ts), and schema admin forwarded to the active master's admin API
  * (the address in `cluster/master`). After a forwarded admin call succeeds, the view is refreshed
- * from coordination before the answer, so a client that created a table through this server finds
- * it here at once (the master writes the table's key before it answers).
+ * from coordination, and every other live server is asked to see the keys up to that revision too
+ * (peer control `SyncView`), before the answer: a client that changed a schema through this server
+ * sees the change through any server at once (the master writes the table's key before it
+ * answers). DropRowRange and family drops are forwarded like any admin call; the master fans
+ * their data half out to the tablets' owners (src/cluster/tablet-fanout.ts).
  *
- * Not in a cluster yet (UNIMPLEMENTED): DropRowRange, dropping a column family (the master refuses
- * it). Consistency tokens: every acknowledged write is already durable on its tablet's WAL, so a
+ * Consistency tokens: every acknowledged write is already durable on its tablet's WAL, so a
  * token is always consistent, as in one process.
  *
  * Ownership: the store owns the admin client; `close()` closes it (the servers close first).
@@ -17,8 +19,8 @@ import { Metadata } from '@grpc/grpc-js';
 import { errorOfCall } from '../client/grpc-errors.js';
 import type { Clock } from '../common/clock.js';
 import { errors } from '../common/errors.js';
-import { CLUSTER_FORWARD_DEADLINE_MS } from '../common/limits.js';
-import type { GcRule } from '../model/proto-types.js';
+import { CLUSTER_FORWARD_DEADLINE_MS, CLUSTER_VIEW_SYNC_DEADLINE_MS } from '../common/limits.js';
+import type { GcRule, RowFilter } from '../model/proto-types.js';
 import { loadBigtableProtos } from '../server/protos.js';
 import type { FamilyModification, TableSchema, TableStore, Tablet } from '../tablet/table-store-api.js';
 import type { ClusterView } from './cluster-view.js';
@@ -70,6 +72,15 @@ export class RoutingTableStore implements TableStore {
     return this.routingTablet(tableId);
   }
 
+  /**
+   * This store as seen by one CheckAndMutateRow call whose predicate proto is `filter`: its
+   * tablets forward that proto with the call to a row's owner (src/cluster/routing-tablet.ts).
+   */
+  withPredicateProto(filter: RowFilter): TableStore {
+    const tablet = (tableId: string): Tablet => this.routingTablet(tableId).withPredicateProto(filter);
+    return Object.create(this, { tablet: { value: tablet } }) as TableStore;
+  }
+
   /** The routed row operations of a table; NOT_FOUND for a table the view does not know. */
   routingTablet(tableId: string): RoutingTablet {
     this.getTable(tableId);
@@ -115,8 +126,11 @@ export class RoutingTableStore implements TableStore {
     return this.getTable(tableId);
   }
 
-  dropRowRange(): Promise<void> {
-    return Promise.reject(errors.unimplemented('DropRowRange is not supported in a cluster yet'));
+  async dropRowRange(tableId: string, range: { rowKeyPrefix: Buffer } | { all: true }): Promise<void> {
+    await this.forward('DropRowRange', {
+      name: this.name(tableId),
+      ...('all' in range ? { deleteAllDataFromTable: true } : { rowKeyPrefix: range.rowKeyPrefix }),
+    });
   }
 
   generateConsistencyToken(tableId: string): string {
@@ -165,5 +179,23 @@ export class RoutingTableStore implements TableStore {
       );
     });
     await this.view.refresh();
+    await this.syncOthers(this.view.revision);
+  }
+
+  /**
+   * Has every other live server see the cluster keys up to `revision` (so the change just made is
+   * visible through each of them). A server that does not answer within
+   * CLUSTER_VIEW_SYNC_DEADLINE_MS is not waited for: it is dead or cut off, and serves nothing
+   * once its session lapses; otherwise its watch brings it the change.
+   */
+  private async syncOthers(revision: number): Promise<void> {
+    const others = [...this.view.servers.values()].filter((s) => s.id !== this.ctx.self.id);
+    await Promise.all(
+      others.map((s) =>
+        this.ctx.peers.control
+          .syncView(s.peerAddress, revision, CLUSTER_VIEW_SYNC_DEADLINE_MS)
+          .catch(() => undefined),
+      ),
+    );
   }
 }

@@ -10,8 +10,9 @@
  * - ReadRows walks the table's tablets in key order (reverse order when reversed), one at a time,
  *   clipping the request's ranges to each; a forwarded segment comes back unfiltered and is
  *   filtered here (`readRowsAsync`). A segment cut by a `moved` answer resumes after its last row.
- * - CheckAndMutateRow with a predicate on a row another server owns is UNIMPLEMENTED: a compiled
- *   predicate has no wire form yet.
+ * - CheckAndMutateRow on a row another server owns is forwarded whole: its predicate goes in the
+ *   proto form the client sent (`withPredicateProto`), so the owner checks and mutates atomically.
+ * - SampleRowKeys asks every owner for its tablets' sizes and samples (`sampleRowKeysAsync`).
  *
  * - While this server's session cannot be proven (`requireServing`), every row operation is
  *   refused with UNAVAILABLE before it is routed, forwarded ones included (the server "serves
@@ -23,13 +24,14 @@ import { errors } from '../common/errors.js';
 import { CLUSTER_MOVED_RETRIES_MAX } from '../common/limits.js';
 import { type KeyRange, rowEndKey, rowStartKey } from '../model/cell-key.js';
 import type { ValidMutation } from '../model/mutation.js';
+import type { RowFilter } from '../model/proto-types.js';
 import type { ValidReadModifyWriteRule } from '../model/read-modify-write.js';
 import type { RowCells } from '../model/row-cells.js';
 import type { CompiledFilter } from '../model/row-filter.js';
 import { selectionRanges } from '../tablet/row-reader.js';
 import type { ReadRowsQuery, RowKeySample, RowMutations, Tablet } from '../tablet/table-store-api.js';
 import type { ClusterView, RoutedTablet } from './cluster-view.js';
-import { isMoved } from './owned-tablets.js';
+import { isMoved, movedError } from './owned-tablets.js';
 import type { PeerClients } from './peer-client.js';
 
 /** Where a row operation can go. */
@@ -63,19 +65,19 @@ export class RoutingTablet implements Tablet {
   constructor(
     private readonly ctx: RoutingContext,
     private readonly tableId: string,
+    /** The predicate filter of the CheckAndMutateRow call this tablet serves, as the client sent it. */
+    private readonly predicateProto?: RowFilter,
   ) {}
+
+  /** This table's routing for one CheckAndMutateRow call whose predicate proto is `filter`. */
+  withPredicateProto(filter: RowFilter): RoutingTablet {
+    return new RoutingTablet(this.ctx, this.tableId, filter);
+  }
 
   /** The peer address of a tablet's owner, or undefined when the owner is this server. */
   private ownerAddress(t: RoutedTablet): string | undefined {
     if (t.assignment.server === this.ctx.self.id) return undefined;
-    const server = this.ctx.view.servers.get(t.assignment.server);
-    if (!server) {
-      throw errors.unavailable('the server of this tablet is not live; it is being reassigned', {
-        table: this.tableId,
-        tablet: t.assignment.tablet.tabletDir,
-      });
-    }
-    return server.peerAddress;
+    return this.peerAddressOf(t);
   }
 
   private find(key: Buffer): RoutedTablet {
@@ -171,13 +173,20 @@ export class RoutingTablet implements Tablet {
       rowKey,
       (t) => t.checkAndMutateRow(rowKey, predicate, trueMutations, falseMutations),
       (a) => {
-        if (predicate !== undefined) {
-          throw errors.unimplemented(
-            'CheckAndMutateRow with a predicate filter on a row another tablet server owns is not supported yet',
-            { table: this.tableId },
-          );
+        // The compiled predicate has no wire form: the owner compiles the client's proto again.
+        if (predicate !== undefined && this.predicateProto === undefined) {
+          throw errors.internal('CheckAndMutateRow predicate reached the router without its proto', {
+            table: this.tableId,
+          });
         }
-        return this.ctx.peers.checkAndMutateRow(a, this.tableId, rowKey, trueMutations, falseMutations);
+        return this.ctx.peers.checkAndMutateRow(
+          a,
+          this.tableId,
+          rowKey,
+          trueMutations,
+          falseMutations,
+          predicate === undefined ? undefined : this.predicateProto,
+        );
       },
     );
   }
@@ -190,16 +199,63 @@ export class RoutingTablet implements Tablet {
     );
   }
 
-  /**
-   * The boundaries of the table's tablets. Offsets count tablets, not bytes: a tablet server does
-   * not know the size of tablets it does not own.
-   */
+  /** Not served: the cluster's public API samples through `sampleRowKeysAsync`. */
   sampleRowKeys(): RowKeySample[] {
+    throw errors.unimplemented('synchronous sampling is not routed in a cluster');
+  }
+
+  /**
+   * The row key samples of the whole table with byte offsets: each owner reports the size and
+   * inner samples of its tablets (peer control `TabletSamples`), which are laid end to end in
+   * key order; every tablet boundary is a sample, the last one is the empty key at the table's
+   * approximate size (as `tabula serve` answers).
+   */
+  async sampleRowKeysAsync(): Promise<RowKeySample[]> {
+    this.ctx.requireServing();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.samplesOnce();
+      } catch (err) {
+        if (!isMoved(err) || attempt >= CLUSTER_MOVED_RETRIES_MAX) throw err;
+        await this.ctx.view.refresh();
+      }
+    }
+  }
+
+  private async samplesOnce(): Promise<RowKeySample[]> {
     const tablets = this.ctx.view.tabletsOf(this.tableId);
-    return tablets.map((t, i) => ({
-      rowKey: t.assignment.tablet.endRow ?? Buffer.alloc(0),
-      offsetBytes: i + 1,
-    }));
+    const addresses = new Set<string>();
+    for (const t of tablets) addresses.add(this.peerAddressOf(t));
+    const reports = new Map<string, { bytes: number; samples: RowKeySample[] }>();
+    await Promise.all(
+      [...addresses].map(async (address) => {
+        for (const [dir, r] of await this.ctx.peers.control.tabletSamples(address, this.tableId))
+          reports.set(dir, r);
+      }),
+    );
+    const out: RowKeySample[] = [];
+    let offset = 0;
+    for (const t of tablets) {
+      const r = reports.get(t.assignment.tablet.tabletDir);
+      if (!r) throw movedError(t.assignment.tablet);
+      for (const s of r.samples) out.push({ rowKey: s.rowKey, offsetBytes: offset + s.offsetBytes });
+      offset += r.bytes;
+      if (t.assignment.tablet.endRow) out.push({ rowKey: t.assignment.tablet.endRow, offsetBytes: offset });
+    }
+    out.push({ rowKey: Buffer.alloc(0), offsetBytes: offset });
+    return out;
+  }
+
+  /** The peer address of a tablet's owner, this server's own included. */
+  private peerAddressOf(t: RoutedTablet): string {
+    const server = this.ctx.view.servers.get(t.assignment.server);
+    if (!server) {
+      throw errors.unavailable('the server of this tablet is not live; it is being reassigned', {
+        table: this.tableId,
+        tablet: t.assignment.tablet.tabletDir,
+      });
+    }
+    return server.peerAddress;
   }
 
   /** Not served: the cluster's public API reads through `readRowsAsync`. */

@@ -27,6 +27,7 @@ import { ClusterView } from './cluster-view.js';
 import { OwnedTablets } from './owned-tablets.js';
 import { OwnerStore } from './owner-store.js';
 import { PeerClients } from './peer-client.js';
+import { peerControlBinding } from './peer-control-service.js';
 import { RoutingTableStore } from './routing-table-store.js';
 
 /** Options of `startTabletServer`. */
@@ -97,7 +98,12 @@ export class TabletServer {
   static async start(options: TabletServerOptions): Promise<TabletServer> {
     const s = new TabletServer(options);
     await s.view.start();
-    s.peerServer = await startServer({ host: options.host, port: 0, store: s.owner });
+    s.peerServer = await startServer({
+      host: options.host,
+      port: 0,
+      store: s.owner,
+      extraServices: [peerControlBinding({ view: s.view, tablets: s.tablets, self: s.self })],
+    });
     s.publicServer = await startClusterServer({ host: options.host, port: options.port, store: s.store });
     await s.register();
     s.view.onChange(() => s.scheduleReconcile());

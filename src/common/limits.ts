@@ -429,3 +429,13 @@ export const CLUSTER_UP_PROCESS_START_MS = 30_000;
 export const CLUSTER_UP_STOP_GRACE_MS = 10_000;
 /** Characters of a child's standard error kept for a start failure's message. */
 export const CLUSTER_UP_STDERR_TAIL_CHARS = 4_000;
+
+// ---- Cluster API: fan-out of admin data work, peer control calls (src/cluster/peer-control.ts) ----
+/** Deadline of one peer control call (drop a range, purge a family, sync a view, sample a tablet). */
+export const CLUSTER_PEER_CONTROL_DEADLINE_MS = 30_000;
+/** Pause before the master asks a tablet's owner again after a `moved` or UNAVAILABLE answer. */
+export const CLUSTER_FANOUT_RETRY_MS = 250;
+/** Most tries per tablet of a fanned-out drop or purge (at the pause above: about 30 s). */
+export const CLUSTER_FANOUT_TRIES_MAX = 120;
+/** Deadline of the view sync a tablet server asks of every other live server after an admin call. */
+export const CLUSTER_VIEW_SYNC_DEADLINE_MS = 2_000;

@@ -16,8 +16,9 @@
  * loaded by its server (`cluster/loaded/…`) under its assignment's epoch; the catalog commit
  * follows, so a table is visible once it can be served. No live server: UNAVAILABLE.
  *
- * Not in a cluster yet (UNIMPLEMENTED): purging a dropped family and dropping a row range (the
- * data half of those runs on the servers), splits and merges (servers never start one).
+ * Purging a dropped family and dropping a row range (the data half of those runs on the servers)
+ * are fanned out to each tablet's owner (src/cluster/tablet-fanout.ts). Not in a cluster yet
+ * (UNIMPLEMENTED): splits and merges (servers never start one).
  *
  * Concurrency: single event-loop thread; reconcile rounds run one at a time (a request during a
  * round runs one more round after it). Schema writes are tracked so `settled()` can wait for them.
@@ -33,6 +34,7 @@ import {
   tableKey,
 } from '../cluster/cluster-keys.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
+import { TabletFanout } from '../cluster/tablet-fanout.js';
 import type { Clock } from '../common/clock.js';
 import { errors } from '../common/errors.js';
 import * as limits from '../common/limits.js';
@@ -63,7 +65,11 @@ export class AssignmentHost implements TabletHostControl {
   private loaded = false;
   private closed = false;
 
-  constructor(private readonly options: AssignmentHostOptions) {}
+  private readonly fanout: TabletFanout;
+
+  constructor(private readonly options: AssignmentHostOptions) {
+    this.fanout = new TabletFanout(options.view, options.clock, options.timers);
+  }
 
   /** Starts following the live servers (after the catalog is loaded). */
   start(): void {
@@ -79,6 +85,7 @@ export class AssignmentHost implements TabletHostControl {
 
   close(): void {
     this.closed = true;
+    this.fanout.close();
   }
 
   async openTable(
@@ -111,12 +118,15 @@ export class AssignmentHost implements TabletHostControl {
     this.track(this.options.coord.put(tableKey(record.schema.tableId), encodeTableRecord(record)));
   }
 
-  purgeFamily(): Promise<void> {
-    return Promise.reject(errors.unimplemented('dropping a column family is not supported in a cluster yet'));
+  /** Has every tablet's owner delete the family's cells (src/cluster/tablet-fanout.ts). */
+  async purgeFamily(tableId: string, family: string): Promise<void> {
+    await this.settled();
+    await this.fanout.purgeFamily(tableId, this.tables.get(tableId)?.tablets ?? [], family);
   }
 
-  dropRowRange(): Promise<void> {
-    return Promise.reject(errors.unimplemented('DropRowRange is not supported in a cluster yet'));
+  /** Has every owner of a tablet the range overlaps delete its part (src/cluster/tablet-fanout.ts). */
+  dropRowRange(tableId: string, range: { rowKeyPrefix: Buffer } | { all: true }): Promise<void> {
+    return this.fanout.dropRowRange(tableId, this.tables.get(tableId)?.tablets ?? [], range);
   }
 
   router(tableId: string): Tablet {

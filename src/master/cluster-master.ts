@@ -62,14 +62,10 @@ class MasterStore implements TableStore {
     return this.settled(this.metadata.updateTable(tableId, changes));
   }
   modifyColumnFamilies(tableId: string, modifications: readonly FamilyModification[]): Promise<TableSchema> {
-    if (modifications.some((m) => m.kind === 'drop'))
-      return Promise.reject(
-        errors.unimplemented('dropping a column family is not supported in a cluster yet'),
-      );
     return this.settled(this.metadata.modifyColumnFamilies(tableId, modifications));
   }
-  dropRowRange(): Promise<void> {
-    return Promise.reject(errors.unimplemented('DropRowRange is not supported in a cluster yet'));
+  dropRowRange(tableId: string, range: { rowKeyPrefix: Buffer } | { all: true }): Promise<void> {
+    return this.settled(this.metadata.dropRowRange(tableId, range));
   }
   tablet(tableId: string): Tablet {
     this.metadata.record(tableId);

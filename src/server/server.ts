@@ -48,6 +48,8 @@ export interface ServerOptions {
   readonly onInternalError?: InternalErrorHook;
   /** Admission and load-shedding bounds; each defaults to its limit in src/common/limits.ts. */
   readonly transportLimits?: Partial<TransportLimits>;
+  /** More services on the same port (a tablet server's peer control service). */
+  readonly extraServices?: readonly ServiceBinding[];
 }
 
 /** A running server. */
@@ -103,6 +105,7 @@ export async function startServer(options: ServerOptions): Promise<TransportServ
       instanceAdminRpcs(),
       onInternal,
     ),
+    ...(options.extraServices ?? []),
   ];
   const limitOverrides: Partial<TransportLimits> = { ...options.transportLimits };
   if (options.receiveMessageBytesMax !== undefined)

@@ -193,32 +193,12 @@ export class TabletHost implements TabletHostControl {
   }
 
   async purgeFamily(tableId: string, family: string): Promise<void> {
-    for (const t of this.get(tableId).tablets.all()) {
-      let batch = new WriteBatch();
-      let rows = 0;
-      for (const row of readRawRows(t.engine, [{ start: t.startKey, end: t.endKey }], false)) {
-        if (!row.cells.some((c) => c.family === family)) continue;
-        const r = familyKeyRange(row.key, family);
-        batch.deleteRange(r.start, r.end as Buffer);
-        if (++rows >= PURGE_BATCH_ROWS) {
-          await t.engine.write(batch);
-          batch = new WriteBatch();
-          rows = 0;
-        }
-      }
-      await t.engine.write(batch);
-    }
+    for (const t of this.get(tableId).tablets.all()) await purgeFamilyFromTablet(t, family);
   }
 
   async dropRowRange(tableId: string, range: { rowKeyPrefix: Buffer } | { all: true }): Promise<void> {
     const table = this.get(tableId);
-    let start: Buffer = DATA_START_KEY;
-    let end: Buffer = DATA_END_KEY;
-    if (!('all' in range)) {
-      start = rowStartKey(range.rowKeyPrefix);
-      const escaped = start.subarray(0, start.length - 2);
-      end = prefixSuccessor(escaped) ?? DATA_END_KEY;
-    }
+    const { start, end } = dropRangeKeys(range);
     for (const t of table.tablets.all()) {
       const lo = Buffer.compare(start, t.startKey) > 0 ? start : t.startKey;
       const hi = t.endKey !== undefined && Buffer.compare(t.endKey, end) < 0 ? t.endKey : end;
@@ -283,4 +263,32 @@ export class TabletHost implements TabletHostControl {
   private *liveEngines(): Iterable<Engine> {
     for (const table of this.tables.values()) for (const t of table.tablets.all()) yield t.engine;
   }
+}
+
+/** Deletes every cell of `family` in one tablet, PURGE_BATCH_ROWS rows per write. */
+export async function purgeFamilyFromTablet(t: TabletHandle, family: string): Promise<void> {
+  let batch = new WriteBatch();
+  let rows = 0;
+  for (const row of readRawRows(t.engine, [{ start: t.startKey, end: t.endKey }], false)) {
+    if (!row.cells.some((c) => c.family === family)) continue;
+    const r = familyKeyRange(row.key, family);
+    batch.deleteRange(r.start, r.end as Buffer);
+    if (++rows >= PURGE_BATCH_ROWS) {
+      await t.engine.write(batch);
+      batch = new WriteBatch();
+      rows = 0;
+    }
+  }
+  await t.engine.write(batch);
+}
+
+/** The engine keys [start, end) of DropRowRange's rows: a row key prefix, or every row. */
+export function dropRangeKeys(range: { rowKeyPrefix: Buffer } | { all: true }): {
+  start: Buffer;
+  end: Buffer;
+} {
+  if ('all' in range) return { start: DATA_START_KEY, end: DATA_END_KEY };
+  const start = rowStartKey(range.rowKeyPrefix);
+  const escaped = start.subarray(0, start.length - 2);
+  return { start, end: prefixSuccessor(escaped) ?? DATA_END_KEY };
 }
