@@ -106,6 +106,10 @@ export interface MasterOptions {
 export interface RunningMaster {
   readonly address: string;
   readonly epoch: number;
+  /** The master's cluster view (read-only: for its console and `/metrics`). */
+  readonly view: ClusterView;
+  /** The tables of the catalog (read-only: for its console). */
+  listTables(): TableSchema[];
   close(): Promise<void>;
 }
 
@@ -208,6 +212,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   return {
     address: server.address,
     epoch: lease.epoch,
+    view,
+    listTables: () => metadata.listTables(),
     async close() {
       stopLease();
       host.close();
