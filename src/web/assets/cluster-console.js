@@ -17,8 +17,11 @@
   const { compact, bytes } = window.TabulaCharts;
   const { el, cards, panel, chartPanel, listTable, connectLive } = window.TabulaDom;
   const HEATMAP_COLUMNS_MAX = 120;
-  const HEATMAP_HEIGHT_PX = 360;
-  const OWNER_STRIP_PX = 6;
+  /** Pixels per tablet row while they fit between the smallest and the largest height. */
+  const HEATMAP_ROW_PX = 6;
+  const HEATMAP_HEIGHT_MIN_PX = 240;
+  const HEATMAP_HEIGHT_MAX_PX = 720;
+  const OWNER_STRIP_PX = 10;
   const EVENTS_SHOWN_MAX = 50;
 
   const tableHref = (id) => `/tables/${encodeURIComponent(id)}`;
@@ -162,7 +165,7 @@
 
   /** The heat map: columns of { rates: Map(tabletDir -> writes/s) }, tablets in key order. */
   function heatMap(parent) {
-    const canvas = el('canvas', { class: 'heatmap', id: 'heatmap', height: String(HEATMAP_HEIGHT_PX) });
+    const canvas = el('canvas', { class: 'heatmap', id: 'heatmap', height: String(HEATMAP_HEIGHT_MIN_PX) });
     const legend = el('div', { class: 'heat-legend' });
     const hover = el('p', { class: 'sub mono', id: 'heatmap-hover', text: 'Hover the map for a tablet.' });
     parent.append(canvas, legend, hover);
@@ -172,19 +175,18 @@
     const geometry = () => {
       const width = canvas.clientWidth || 800;
       const cols = Math.max(1, columns.length);
-      return {
-        width,
-        colW: (width - OWNER_STRIP_PX) / cols,
-        rowH: HEATMAP_HEIGHT_PX / Math.max(1, tablets.length),
-      };
+      const rows = Math.max(1, tablets.length);
+      const height = Math.min(HEATMAP_HEIGHT_MAX_PX, Math.max(HEATMAP_HEIGHT_MIN_PX, rows * HEATMAP_ROW_PX));
+      return { width, height, colW: (width - OWNER_STRIP_PX) / cols, rowH: height / rows };
     };
     function draw() {
-      const { width, colW, rowH } = geometry();
+      const { width, height, colW, rowH } = geometry();
       canvas.width = width;
+      canvas.height = height;
       canvas.dataset.tablets = String(tablets.length);
       canvas.dataset.columns = String(columns.length);
       const ctx = canvas.getContext('2d');
-      ctx.clearRect(0, 0, width, HEATMAP_HEIGHT_PX);
+      ctx.clearRect(0, 0, width, height);
       hottest = Math.max(1, ...columns.flatMap((c) => [...c.values()]));
       tablets.forEach((t, row) => {
         const y = row * rowH;
@@ -194,9 +196,17 @@
         columns.forEach((c, col) => {
           const rate = c.get(t.tabletDir);
           const heat = rate === undefined ? 0 : Math.sqrt(rate / hottest);
-          ctx.fillStyle = rate === undefined ? '#eef' : `hsl(${230 - 230 * heat}, 80%, ${25 + 35 * heat}%)`;
+          // Cold is pale blue, hot is deep red; no sample for the tablet (not yet born) is white.
+          ctx.fillStyle =
+            rate === undefined
+              ? '#ffffff'
+              : `hsl(${220 - 220 * heat}, ${35 + 50 * heat}%, ${92 - 45 * heat}%)`;
           ctx.fillRect(OWNER_STRIP_PX + col * colW, y, Math.ceil(colW), h);
         });
+        if (rowH >= 4) {
+          ctx.fillStyle = 'rgba(0, 0, 0, 0.15)';
+          ctx.fillRect(OWNER_STRIP_PX, y, width - OWNER_STRIP_PX, 1);
+        }
       });
       const first = tablets[0];
       const last = tablets[tablets.length - 1];
