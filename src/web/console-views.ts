@@ -180,7 +180,7 @@ export function tableView(
   store: TableStore,
   sampler: LiveSampler,
   tableId: string,
-  history?: TableHistory,
+  history: TableHistory,
 ): TableView | undefined {
   const schema: TableSchema | undefined = store.listTables().find((t) => t.tableId === tableId);
   if (schema === undefined) return undefined;
@@ -193,11 +193,6 @@ export function tableView(
     families: [...schema.families.values()].map((f) => ({ name: f.name, gcRule: gcRuleText(f.gcRule) })),
     // Request rates are counted per table; each tablet shows an even share of it.
     tablets: tablets.map((t) => tabletView(t, t.stats, rate)),
-    history: history?.view(tableId) ?? {
-      entries: [],
-      sinceMs: Date.now(),
-      storeSplits: undefined,
-      storeMerges: undefined,
-    },
+    history: history.view(tableId),
   };
 }
