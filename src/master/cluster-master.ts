@@ -108,8 +108,6 @@ export interface RunningMaster {
   readonly epoch: number;
   /** The master's cluster view (read-only: for its console and `/metrics`). */
   readonly view: ClusterView;
-  /** The tables of the catalog (read-only: for its console). */
-  listTables(): TableSchema[];
   close(): Promise<void>;
 }
 
@@ -213,7 +211,6 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     address: server.address,
     epoch: lease.epoch,
     view,
-    listTables: () => metadata.listTables(),
     async close() {
       stopLease();
       host.close();
