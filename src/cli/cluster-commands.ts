@@ -1,9 +1,14 @@
 /**
  * The cluster commands of `tabula` (docs/cluster.md):
  *
- *   tabula master --coord etcd://H:P[,H:P…][/prefix] --store DIR [--host H] [--port P]
- *   tabula tablet-server --coord etcd://… --store DIR [--host H] [--port P]
+ *   tabula master --coord etcd://H:P[,H:P…][/prefix] --store DIR [--host H] [--port P] [--http-port Q]
+ *   tabula tablet-server --coord etcd://… --store DIR [--host H] [--port P] [--http-port Q]
  *   tabula cluster up --servers N [--store DIR] [--base-port P]   (src/cli/cluster-up.ts)
+ *
+ * Both take `--config FILE` (src/cli/cluster-config.ts): the options as a JSON object; flags on
+ * the command line override it. With `--http-port`, a process serves `/metrics` and the cluster
+ * console on `--host` (src/web/cluster-console-server.ts); it says where on standard error before
+ * its ready line.
  *
  * `--store` is the directory every process of the cluster shares. A master waits until it wins
  * the master lock, then serves the table admin API; it exits (code 1) if it loses the lock. A
@@ -23,10 +28,22 @@ async function openClusterCoordination(url: string): Promise<Coordination> {
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import type { ClusterView } from '../cluster/cluster-view.js';
+import { systemClock } from '../common/clock.js';
 import { CLUSTER_UP_SERVERS_MAX } from '../common/limits.js';
 import { createLogger, type Logger } from '../common/logger.js';
+import { createMetricsRegistry } from '../common/metrics.js';
 import type { Coordination } from '../coord/coordination.js';
+import { RpcObserver, setProcessRpcObserver } from '../server/observability.js';
+import type { ClusterMetricsSource } from '../web/cluster-metrics.js';
+import type { RunningConsole } from '../web/console-server.js';
 import { errorLine } from './cli-output.js';
+import {
+  type ClusterFileOptions,
+  ConfigFileError,
+  mergeClusterConfig,
+  type ValueParser,
+} from './cluster-config.js';
 
 const HOST_DEFAULT = '127.0.0.1';
 const MASTER_PORT_DEFAULT = 8090;
@@ -36,14 +53,18 @@ const PORT_MAX = 65_535;
 const CLUSTER_UP_STORE_DEFAULT = './tabula-cluster';
 const CLUSTER_UP_BASE_PORT_DEFAULT = 2379;
 const EXIT_LOST = 1;
+const EXIT_USAGE = 2;
 /** Period of the timer that keeps a waiting standby master's process alive. */
 const KEEP_ALIVE_INTERVAL_MS = 60_000;
 
-interface ClusterFlags {
+interface ClusterFlags extends ClusterFileOptions {
+  config?: string;
+}
+
+/** Flags after merging `--config`, with the required ones present. */
+interface ClusterOptions extends ClusterFlags {
   coord: string;
   store: string;
-  host: string;
-  port: number;
 }
 
 function port(value: string): number {
@@ -66,6 +87,71 @@ function coordUrl(value: string): string {
   return value;
 }
 
+function nonEmpty(value: string): string {
+  if (value.length === 0) throw new InvalidArgumentError('must not be empty');
+  return value;
+}
+
+/** Each config key's check: the parser of its flag. */
+const CONFIG_PARSERS: ReadonlyMap<keyof ClusterFileOptions, ValueParser> = new Map<
+  keyof ClusterFileOptions,
+  ValueParser
+>([
+  ['coord', coordUrl],
+  ['store', nonEmpty],
+  ['host', nonEmpty],
+  ['port', port],
+  ['httpPort', port],
+]);
+
+function usageError(message: string): never {
+  console.error(`tabula: USAGE: ${message}`);
+  process.exit(EXIT_USAGE);
+}
+
+/** The flags over `--config`; a bad file or a missing --coord/--store is a usage error. */
+function clusterOptions(flags: ClusterFlags, command: Command): ClusterOptions {
+  let merged: ClusterFlags;
+  try {
+    merged = mergeClusterConfig(flags, command, CONFIG_PARSERS);
+  } catch (err) {
+    if (err instanceof ConfigFileError) usageError(err.message);
+    throw err;
+  }
+  for (const key of ['coord', 'store'] as const)
+    if (merged[key] === undefined) usageError(`--${key} is required (on the command line or in --config)`);
+  return merged as ClusterOptions;
+}
+
+/** A registry and RPC observer for the process, set before any gRPC server is built. */
+function processObserver(log: Logger): RpcObserver {
+  const observer = new RpcObserver({ logger: log, registry: createMetricsRegistry() });
+  setProcessRpcObserver(observer);
+  return observer;
+}
+
+/** Starts `/metrics` and the cluster console when `--http-port` was given, and says where. */
+async function startHttp(
+  flags: ClusterOptions,
+  parts: { coord: Coordination; view: ClusterView; observer: RpcObserver; log: Logger },
+  metrics: Omit<ClusterMetricsSource, 'view' | 'events'>,
+): Promise<RunningConsole | undefined> {
+  if (flags.httpPort === undefined) return undefined;
+  const { startClusterConsole } = await import('../web/cluster-console-server.js');
+  const web = await startClusterConsole({
+    host: flags.host,
+    port: flags.httpPort,
+    clock: systemClock,
+    logger: parts.log,
+    coord: parts.coord,
+    view: parts.view,
+    observer: parts.observer,
+    metrics,
+  });
+  console.error(`web console and /metrics at ${web.url}/`);
+  return web;
+}
+
 /** Resolves on the first SIGINT/SIGTERM. */
 function signalled(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -74,9 +160,10 @@ function signalled(): Promise<NodeJS.Signals> {
   });
 }
 
-async function runMaster(flags: ClusterFlags): Promise<void> {
+async function runMaster(flags: ClusterOptions): Promise<void> {
   process.title = `tabula master --store ${flags.store}`;
   const log = createLogger({ level: 'info', base: { service: 'tabula-master' } });
+  const observer = processObserver(log);
   const coord = await openClusterCoordination(flags.coord);
   const { startMaster } = await import('../master/cluster-master.js');
   const stop = signalled();
@@ -95,16 +182,23 @@ async function runMaster(flags: ClusterFlags): Promise<void> {
       process.exit(EXIT_LOST);
     },
   });
+  const web = await startHttp(
+    flags,
+    { coord, view: master.view, observer, log },
+    { role: 'master', serverId: () => 'master', masterEpoch: () => master.epoch },
+  );
   console.error(`master elected (epoch ${master.epoch}): admin API at ${master.address}`);
   log.info({ signal: await stop }, 'shutting down');
   clearInterval(alive);
+  await web?.close();
   await master.close();
   await coord.close();
   process.exit(0);
 }
 
-async function runTabletServer(flags: ClusterFlags, log: Logger, coord: Coordination): Promise<void> {
+async function runTabletServer(flags: ClusterOptions, log: Logger, coord: Coordination): Promise<void> {
   process.title = `tabula tablet-server --port ${flags.port}`;
+  const observer = processObserver(log);
   const { TabletServer } = await import('../cluster/tablet-server.js');
   const stop = signalled();
   const server = await TabletServer.start({
@@ -114,23 +208,40 @@ async function runTabletServer(flags: ClusterFlags, log: Logger, coord: Coordina
     port: flags.port,
     log,
   });
+  const state = server.state;
+  const web = await startHttp(
+    flags,
+    { coord, view: state.view, observer, log },
+    {
+      role: 'tablet_server',
+      serverId: () => state.current().serverId,
+      masterEpoch: () => state.view.master?.epoch,
+      session: () => state.current().session,
+      tabletsHeld: () => state.tablets(),
+      forwardedCalls: state.forwardedCalls,
+      stats: () => state.stats.latest(),
+    },
+  );
   console.error(`tablet server ${server.self.id} serving the Cloud Bigtable API at ${server.address}`);
   log.info({ signal: await stop }, 'shutting down');
+  await web?.close();
   await server.close();
   await coord.close();
   process.exit(0);
 }
 
-function clusterOptions(command: Command, portDefault: number): Command {
+function clusterFlags(command: Command, portDefault: number): Command {
   return command
-    .requiredOption(
+    .option(
       '--coord <url>',
-      'coordination service, e.g. etcd://127.0.0.1:2379[,host:port…][/prefix]',
+      'coordination service, e.g. etcd://127.0.0.1:2379[,host:port…][/prefix] (required)',
       coordUrl,
     )
-    .requiredOption('--store <dir>', 'the store directory every process of the cluster shares')
-    .option('--host <host>', 'interface to listen on', HOST_DEFAULT)
-    .option('--port <port>', 'port to listen on (0: any free port)', port, portDefault);
+    .option('--store <dir>', 'the store directory every process of the cluster shares (required)', nonEmpty)
+    .option('--host <host>', 'interface to listen on', nonEmpty, HOST_DEFAULT)
+    .option('--port <port>', 'port to listen on (0: any free port)', port, portDefault)
+    .option('--http-port <port>', 'port of the web console and /metrics, on --host (default: none)', port)
+    .option('--config <file>', 'JSON file with coord, store, host, port and httpPort; flags override it');
 }
 
 interface ClusterUpFlags {
@@ -171,15 +282,16 @@ export function registerClusterCommands(program: Command): void {
     console.error(errorLine(err));
     process.exit(EXIT_LOST);
   };
-  clusterOptions(program.command('master'), MASTER_PORT_DEFAULT)
+  clusterFlags(program.command('master'), MASTER_PORT_DEFAULT)
     .description('run the master of a cluster: catalog, schema admin, tablet assignment')
-    .action((flags: ClusterFlags) => runMaster(flags).catch(fail));
-  clusterOptions(program.command('tablet-server'), TABLET_SERVER_PORT_DEFAULT)
+    .action((flags: ClusterFlags, command: Command) => runMaster(clusterOptions(flags, command)).catch(fail));
+  clusterFlags(program.command('tablet-server'), TABLET_SERVER_PORT_DEFAULT)
     .description('run a tablet server of a cluster: serves the Bigtable API, routes rows to their owners')
-    .action(async (flags: ClusterFlags) => {
+    .action(async (flags: ClusterFlags, command: Command) => {
+      const options = clusterOptions(flags, command);
       const log = createLogger({ level: 'info', base: { service: 'tabula-tablet-server' } });
-      const coord = await openClusterCoordination(flags.coord).catch(fail);
-      await runTabletServer(flags, log, coord as Coordination).catch(fail);
+      const coord = await openClusterCoordination(options.coord).catch(fail);
+      await runTabletServer(options, log, coord as Coordination).catch(fail);
     });
   registerClusterUp(program, fail);
 }

@@ -6,7 +6,8 @@
  * Layout under `--store` (default `./tabula-cluster`): `etcd/` (the etcd member's data), `tabula/`
  * (the store directory the master and servers share), `logs/<name>.log` (each child's standard
  * output and error). Ports: etcd client P, etcd peer P+1, master P+2, tablet server i P+3+i;
- * `--base-port 0` takes any free ports instead.
+ * then the HTTP ports (console and /metrics): master P+3+N, tablet server i P+4+N+i.
+ * `--base-port 0` takes any free ports instead. The summary prints each child's console URL.
  *
  * Concurrency: one event loop; children are tracked by PID in `children`, started in order (etcd,
  * then master and servers together) and stopped in reverse (servers and master, then etcd).
@@ -38,6 +39,8 @@ export const EXIT_NO_ETCD = 2;
 const COORD_PREFIX = 'tabula';
 const MASTER_READY = /master elected \(epoch \d+\): admin API at (\S+)/;
 const SERVER_READY = /tablet server \S+ serving the Cloud Bigtable API at (\S+)/;
+/** The line a child prints before its ready line when it serves a console. */
+const CONSOLE_LINE = /web console and \/metrics at (\S+)/;
 
 /** Options of `tabula cluster up`. */
 export interface ClusterUpOptions {
@@ -53,6 +56,8 @@ interface Child {
   readonly process: ChildProcess;
   readonly log: WriteStream;
   address: string;
+  /** Its console's URL ('' for etcd). */
+  consoleUrl: string;
 }
 
 /** The message printed when `etcd` is not on PATH. */
@@ -106,7 +111,7 @@ class LocalDevCluster {
     const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout?.pipe(log, { end: false });
     proc.stderr?.pipe(log, { end: false });
-    const child: Child = { name, process: proc, log, address: '' };
+    const child: Child = { name, process: proc, log, address: '', consoleUrl: '' };
     this.children.push(child);
     proc.once('exit', (code, signal) => {
       log.end();
@@ -154,10 +159,17 @@ class LocalDevCluster {
   }
 
   /** Starts a `tabula <role>` child and resolves with its address once it says it serves. */
-  async startTabula(name: string, role: string, port: number, coord: string, ready: RegExp): Promise<Child> {
+  async startTabula(
+    name: string,
+    role: string,
+    ports: { port: number; httpPort: number },
+    coord: string,
+    ready: RegExp,
+  ): Promise<Child> {
     if (this.stopping) throw errors.unavailable(`stopping before ${name} started`);
     const store = join(this.root, 'tabula');
-    const args = [CLI_PATH, role, '--coord', coord, '--store', store, '--port', String(port)];
+    const args = [CLI_PATH, role, '--coord', coord, '--store', store];
+    args.push('--port', String(ports.port), '--http-port', String(ports.httpPort));
     const child = this.spawnChild(name, process.execPath, args);
     let err = '';
     child.address = await new Promise<string>((done, fail) => {
@@ -171,6 +183,7 @@ class LocalDevCluster {
         if (!m) return;
         clearTimeout(timer);
         child.process.stderr?.off('data', onData);
+        child.consoleUrl = CONSOLE_LINE.exec(err)?.[1] ?? '';
         done(m[1] as string);
       };
       child.process.stderr?.on('data', onData);
@@ -188,11 +201,18 @@ class LocalDevCluster {
     const etcdAddress = await this.startEtcd();
     const coord = `etcd://${etcdAddress}/${COORD_PREFIX}`;
     const base = this.options.basePort;
+    const n = this.options.servers;
     const portOf = (offset: number) => (base === 0 ? 0 : base + offset);
     await Promise.all([
-      this.startTabula('master', 'master', portOf(2), coord, MASTER_READY),
-      ...Array.from({ length: this.options.servers }, (_, i) =>
-        this.startTabula(`ts${i}`, 'tablet-server', portOf(3 + i), coord, SERVER_READY),
+      this.startTabula('master', 'master', { port: portOf(2), httpPort: portOf(3 + n) }, coord, MASTER_READY),
+      ...Array.from({ length: n }, (_, i) =>
+        this.startTabula(
+          `ts${i}`,
+          'tablet-server',
+          { port: portOf(3 + i), httpPort: portOf(4 + n + i) },
+          coord,
+          SERVER_READY,
+        ),
       ),
     ]);
   }
@@ -200,7 +220,9 @@ class LocalDevCluster {
   /** One line per process, then the emulator export line for the first tablet server. */
   summaryLines(): string[] {
     const lines = this.children.map(
-      (c) => `${c.name.padEnd(8)} ${c.address.padEnd(21)} pid ${c.process.pid}`,
+      (c) =>
+        `${c.name.padEnd(8)} ${c.address.padEnd(21)} pid ${c.process.pid}` +
+        (c.consoleUrl === '' ? '' : `  console ${c.consoleUrl}`),
     );
     const first = this.children.find((c) => c.name === 'ts0');
     lines.push(`export BIGTABLE_EMULATOR_HOST=${first?.address ?? ''}`);

@@ -12,6 +12,10 @@
  *   owner epoch it is served under; written by the master only, one txn per change.
  * - `cluster/loaded/<table id>/<tablet dir>` (ephemeral, the server's session): `LoadedTablet`, a
  *   server saying it serves the tablet under an epoch (the master waits on it in CreateTable).
+ * - `cluster-stats/<server id>` (ephemeral, the server's session): `ServerStats`, the sizes and
+ *   write rates of the tablets a server holds, rewritten every CLUSTER_STATS_PUBLISH_INTERVAL_MS
+ *   (src/cluster/tablet-stats-publisher.ts) for the master's console. It lies outside `cluster/`
+ *   on purpose: the cluster views watch `cluster/`, and must not be woken by every report.
  *
  * Invariant: for one tablet, each new assignment has an owner epoch larger than every earlier one
  * (the master takes it as the store revision it read the old one at, plus one, and writes under a
@@ -35,6 +39,8 @@ export const TABLES_PREFIX = 'cluster/tables/';
 export const ASSIGN_PREFIX = 'cluster/assign/';
 export const LOADED_PREFIX = 'cluster/loaded/';
 export const MASTER_KEY = 'cluster/master';
+/** Prefix of the tablet servers' statistics reports (outside CLUSTER_PREFIX: see above). */
+export const STATS_PREFIX = 'cluster-stats/';
 /** Name of the coordination lock the active master holds. */
 export const CLUSTER_MASTER_LOCK = 'cluster/master-lock';
 
@@ -64,6 +70,30 @@ export interface Assignment {
 export interface LoadedTablet {
   readonly server: string;
   readonly ownerEpoch: number;
+}
+
+/** One tablet in a server's statistics report. */
+export interface TabletStatsReport {
+  readonly tableId: string;
+  readonly tabletDir: string;
+  /** Approximate bytes of its memtables and SSTables. */
+  readonly dataBytes: number;
+  /** Writes per second (its sequence numbers' advance) over the last report interval. */
+  readonly writesPerSecond: number;
+}
+
+/** A tablet server's statistics report. */
+export interface ServerStats {
+  readonly server: string;
+  /** When it was taken, in ms since the epoch (the server's clock). */
+  readonly timeMs: number;
+  /** Successful calls per second naming a table, over the last report interval. */
+  readonly callsPerSecond: number;
+  readonly tablets: readonly TabletStatsReport[];
+}
+
+export function statsKey(serverId: string): string {
+  return STATS_PREFIX + serverId;
 }
 
 export function serverKey(id: string): string {

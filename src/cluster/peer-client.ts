@@ -19,7 +19,7 @@ import { errorOfCall, errorOfStatus } from '../client/grpc-errors.js';
 import { type CellChunkIn, ReadRowsAssembler } from '../client/read-rows-assembler.js';
 import type { Clock } from '../common/clock.js';
 import { errors, TabulaError } from '../common/errors.js';
-import { CLUSTER_FORWARD_DEADLINE_MS } from '../common/limits.js';
+import { CLUSTER_FORWARD_DEADLINE_MS, CLUSTER_METRICS_TARGETS_MAX } from '../common/limits.js';
 import type { KeyRange } from '../model/cell-key.js';
 import type { ValidMutation } from '../model/mutation.js';
 import type { RowFilter, RowRange } from '../model/proto-types.js';
@@ -122,8 +122,16 @@ export function serviceClient(root: GrpcObject, path: string, address: string): 
 /** Clients of the peer ports of other tablet servers. */
 export class PeerClients {
   private readonly clients = new Map<string, Client>();
+<<<<<<< HEAD
   /** The peer control service of the same servers (src/cluster/peer-control-protocol.ts). */
   readonly control: PeerControlClients;
+=======
+  /**
+   * Calls forwarded, by target address (for `/metrics`); past CLUSTER_METRICS_TARGETS_MAX
+   * addresses, the rest count under `other`.
+   */
+  readonly forwardedCalls = new Map<string, number>();
+>>>>>>> console
 
   constructor(private readonly clock: Clock) {
     this.control = new PeerControlClients(clock);
@@ -142,7 +150,16 @@ export class PeerClients {
     return this.clock.nowMs() + CLUSTER_FORWARD_DEADLINE_MS;
   }
 
+  private count(address: string): void {
+    const key =
+      this.forwardedCalls.has(address) || this.forwardedCalls.size < CLUSTER_METRICS_TARGETS_MAX
+        ? address
+        : 'other';
+    this.forwardedCalls.set(key, (this.forwardedCalls.get(key) ?? 0) + 1);
+  }
+
   private unary(address: string, method: string, request: Message): Promise<Message> {
+    this.count(address);
     const fn = (this.client(address) as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
     return new Promise((resolve, reject) => {
       fn?.call(
@@ -160,6 +177,7 @@ export class PeerClients {
     method: string,
     request: Message,
   ): NodeJS.ReadableStream & { cancel(): void } {
+    this.count(address);
     const fn = (this.client(address) as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
     return fn?.call(this.client(address), request, new Metadata(), { deadline: this.deadline() }) as never;
   }

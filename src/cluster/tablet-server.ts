@@ -29,6 +29,23 @@ import { OwnerStore } from './owner-store.js';
 import { PeerClients } from './peer-client.js';
 import { peerControlBinding } from './peer-control-service.js';
 import { RoutingTableStore } from './routing-table-store.js';
+import { TabletStatsPublisher } from './tablet-stats-publisher.js';
+
+/** What a tablet server's console and `/metrics` read of it (read-only; src/web/cluster-metrics.ts). */
+export interface TabletServerState {
+  readonly view: ClusterView;
+  /** Its current id and session (undefined between registrations). */
+  current(): { readonly serverId: string; readonly session: Session | undefined };
+  /** The tablets it has open, with their owner epochs. */
+  tablets(): ReadonlyArray<{
+    readonly tableId: string;
+    readonly tabletDir: string;
+    readonly ownerEpoch: number;
+  }>;
+  /** Calls forwarded to other servers, by target address. */
+  readonly forwardedCalls: ReadonlyMap<string, number>;
+  readonly stats: TabletStatsPublisher;
+}
 
 /** Options of `startTabletServer`. */
 export interface TabletServerOptions {
@@ -64,6 +81,7 @@ export class TabletServer {
   private readonly owner: OwnerStore;
   private readonly clock: Clock;
   private readonly timers: CoordinationTimers;
+  private statsPublisher!: TabletStatsPublisher;
 
   private constructor(private readonly options: TabletServerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -106,6 +124,14 @@ export class TabletServer {
     });
     s.publicServer = await startClusterServer({ host: options.host, port: options.port, store: s.store });
     await s.register();
+    s.statsPublisher = new TabletStatsPublisher({
+      coord: options.coord,
+      clock: s.clock,
+      timers: s.timers,
+      log: options.log,
+      current: () => ({ serverId: s.self.id, session: s.session }),
+      tablets: () => s.tablets.all(),
+    });
     s.view.onChange(() => s.scheduleReconcile());
     s.scheduleReconcile();
     return s;
@@ -114,6 +140,22 @@ export class TabletServer {
   /** host:port of the public API. */
   get address(): string {
     return this.publicServer.address;
+  }
+
+  /** Read-only state for the console and `/metrics`. */
+  get state(): TabletServerState {
+    return {
+      view: this.view,
+      current: () => ({ serverId: this.self.id, session: this.session }),
+      tablets: () =>
+        this.tablets.all().map((h) => ({
+          tableId: h.record.tableId,
+          tabletDir: h.record.tabletDir,
+          ownerEpoch: h.ownerEpoch,
+        })),
+      forwardedCalls: this.peers.forwardedCalls,
+      stats: this.statsPublisher,
+    };
   }
 
   /** Opens a session and puts this server's key; the id names the port and the generation. */
@@ -251,6 +293,7 @@ export class TabletServer {
   /** Stops serving: servers, tablets, session, clients. */
   async close(): Promise<void> {
     this.closed = true;
+    this.statsPublisher.stop();
     this.view.close();
     await this.publicServer.close();
     await this.peerServer.close();

@@ -439,3 +439,17 @@ export const CLUSTER_FANOUT_RETRY_MS = 250;
 export const CLUSTER_FANOUT_TRIES_MAX = 120;
 /** Deadline of the view sync a tablet server asks of every other live server after an admin call. */
 export const CLUSTER_VIEW_SYNC_DEADLINE_MS = 2_000;
+
+// ---- Cluster console and metrics (src/web/cluster-*.ts, src/cluster/tablet-stats-publisher.ts) ----
+/** Recent cluster events (joins, deaths, assignments, moves, failovers) a process keeps for its console. */
+export const CLUSTER_CONSOLE_EVENTS_MAX = 200;
+/** Tablets a cluster table page lists and maps; a larger table shows its first ones and says so. */
+export const CLUSTER_CONSOLE_TABLETS_MAX = 2_000;
+/** Period at which a tablet server publishes its tablets' sizes and write rates (`cluster/stats/`). */
+export const CLUSTER_STATS_PUBLISH_INTERVAL_MS = 2_000;
+/** Forward targets a tablet server's `/metrics` labels separately; the rest count under `other`. */
+export const CLUSTER_METRICS_TARGETS_MAX = 128;
+/** Tablets whose owner epoch a process's `/metrics` exports one series each for. */
+export const CLUSTER_METRICS_TABLETS_MAX = 2_000;
+/** Splits and merges the one-process console remembers per table (newest kept). */
+export const CONSOLE_TABLE_HISTORY_MAX = 100;

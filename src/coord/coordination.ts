@@ -142,6 +142,8 @@ export interface Session {
    * the last answered keepalive) + ttl − `COORD_SESSION_SAFETY_MARGIN_FRACTION` × ttl, and not closed.
    */
   isValid(): boolean;
+  /** How long the session stays valid from now if no keepalive is answered meanwhile; 0 once invalid. */
+  remainingMs(): number;
   /** Ends the session: its ephemeral keys are deleted. Idempotent. */
   close(): Promise<void>;
 }

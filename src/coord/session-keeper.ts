@@ -68,6 +68,10 @@ export class SessionKeeper implements Session {
     return false;
   }
 
+  remainingMs(): number {
+    return this.isValid() ? Math.max(0, this.deadlineMs - this.options.clock.monotonicMs()) : 0;
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       const wasLive = !this.ended;

@@ -102,6 +102,8 @@ export interface MasterOptions {
 export interface RunningMaster {
   readonly address: string;
   readonly epoch: number;
+  /** The master's cluster view (read-only: for its console and `/metrics`). */
+  readonly view: ClusterView;
   close(): Promise<void>;
 }
 
@@ -204,6 +206,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   return {
     address: server.address,
     epoch: lease.epoch,
+    view,
     async close() {
       stopLease();
       host.close();

@@ -12,6 +12,7 @@ import type { EngineStats } from '../storage/engine.js';
 import { tabletDetails, tabletEngineStats } from '../tablet/table-store.js';
 import type { TableSchema, TableStore } from '../tablet/table-store-api.js';
 import type { LiveSampler } from './live-sampler.js';
+import type { HistoryView, TableHistory } from './table-history.js';
 
 export { CONSOLE_TABLES_LISTED_MAX };
 
@@ -51,8 +52,8 @@ export interface TableView {
   readonly deletionProtection: boolean;
   readonly families: ReadonlyArray<{ readonly name: string; readonly gcRule: string }>;
   readonly tablets: readonly TabletView[];
-  /** Splits and merges, newest first: none until tablets split. */
-  readonly history: readonly string[];
+  /** Splits and merges seen since the console started, newest first, with the store's counters. */
+  readonly history: HistoryView;
 }
 
 /** The overview. */
@@ -175,7 +176,12 @@ export function overviewView(store: TableStore, sampler: LiveSampler): OverviewV
 }
 
 /** The detail of one table, or undefined when it does not exist. */
-export function tableView(store: TableStore, sampler: LiveSampler, tableId: string): TableView | undefined {
+export function tableView(
+  store: TableStore,
+  sampler: LiveSampler,
+  tableId: string,
+  history: TableHistory,
+): TableView | undefined {
   const schema: TableSchema | undefined = store.listTables().find((t) => t.tableId === tableId);
   if (schema === undefined) return undefined;
   const tablets = tabletDetails(store, tableId);
@@ -187,6 +193,6 @@ export function tableView(store: TableStore, sampler: LiveSampler, tableId: stri
     families: [...schema.families.values()].map((f) => ({ name: f.name, gcRule: gcRuleText(f.gcRule) })),
     // Request rates are counted per table; each tablet shows an even share of it.
     tablets: tablets.map((t) => tabletView(t, t.stats, rate)),
-    history: [],
+    history: history.view(tableId),
   };
 }

@@ -3,7 +3,8 @@
  * from what it pushes; nothing polls and no page reloads. On connect a client gets `hello` (the
  * history of live points and the current view); then, once a second, `sample` (the new point and
  * the view again). A view is the overview, or one table's detail when the stream was opened with
- * `?table=ID` (null while that table does not exist).
+ * `?table=ID` (null while that table does not exist); the console that opens the hub says how
+ * each is built (the one-process console from its store, the cluster console from the cluster view).
  *
  * Limits: at most CONSOLE_SSE_CLIENTS_MAX streams (more get 503), and a client whose unsent bytes
  * pass CONSOLE_SSE_BUFFERED_BYTES_MAX is cut off rather than buffered for without end. Each view
@@ -11,8 +12,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CONSOLE_SSE_BUFFERED_BYTES_MAX, CONSOLE_SSE_CLIENTS_MAX } from '../common/limits.js';
-import type { TableStore } from '../tablet/table-store-api.js';
-import { overviewView, tableView } from './console-views.js';
 import type { LivePoint, LiveSampler } from './live-sampler.js';
 
 export { CONSOLE_SSE_BUFFERED_BYTES_MAX, CONSOLE_SSE_CLIENTS_MAX };
@@ -26,16 +25,24 @@ interface Client {
   readonly tableId: string | undefined;
 }
 
+/** Builds the view a stream shows: the overview (undefined) or one table's; undefined: no such table. */
+export type ViewBuilder = (tableId: string | undefined) => unknown;
+
 /** The event streams of one console. */
 export class EventStreamHub {
   private readonly clients = new Set<Client>();
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly store: TableStore,
     private readonly sampler: LiveSampler,
+    private readonly build: ViewBuilder,
   ) {
     this.unsubscribe = sampler.subscribe((point) => this.broadcast(point));
+  }
+
+  /** Streams open now. */
+  get clientCount(): number {
+    return this.clients.size;
   }
 
   /** Opens a stream for `req` (watching `tableId`, or the overview when undefined). */
@@ -71,11 +78,7 @@ export class EventStreamHub {
     const key = tableId === undefined ? '' : `t:${tableId}`;
     let json = cache.get(key);
     if (json === undefined) {
-      const view =
-        tableId === undefined
-          ? overviewView(this.store, this.sampler)
-          : tableView(this.store, this.sampler, tableId);
-      json = JSON.stringify(view ?? null);
+      json = JSON.stringify(this.build(tableId) ?? null);
       cache.set(key, json);
     }
     return json;

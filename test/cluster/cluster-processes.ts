@@ -38,6 +38,8 @@ export interface ClusterProcess {
   readonly serverId: string;
   /** Everything it wrote on stderr so far. */
   stderr(): string;
+  /** Its console's URL (`http://host:port`) when it was started with `--http-port`. */
+  consoleUrl(): string | undefined;
   /** Its JSON log (stdout) so far, up to LOG_KEPT_CHARS. */
   stdout(): string;
   kill(): Promise<void>;
@@ -84,6 +86,7 @@ async function launch(
     serverId: match[1] ?? '',
     child,
     stderr: () => err,
+    consoleUrl: () => /web console and \/metrics at (\S+?)\/?\s/.exec(err)?.[1],
     stdout: () => log,
     kill: async () => {
       child.kill('SIGKILL');
@@ -102,6 +105,8 @@ export class LocalCluster {
   master!: ClusterProcess;
   coord!: Coordination;
   private serverCount = 0;
+  /** Whether processes get an `--http-port`. */
+  private console = false;
   private masterCount = 0;
   /** Every master process started (elected or not), for `destroy`. */
   private readonly masters: ChildProcess[] = [];
@@ -112,14 +117,18 @@ export class LocalCluster {
     readonly storeDir: string,
   ) {}
 
-  /** etcd (`etcdMembers` members), the master and `servers` tablet servers, each serving. */
-  static async start(servers: number, etcdMembers = 1): Promise<LocalCluster> {
+  /**
+   * etcd (`etcdMembers` members), the master and `servers` tablet servers, each serving; with
+   * `console`, each on a free `--http-port` too (`ClusterProcess.consoleUrl()`).
+   */
+  static async start(servers: number, etcdMembers = 1, console = false): Promise<LocalCluster> {
     const etcd = await EtcdCluster.start(etcdMembers);
     const cluster = new LocalCluster(
       etcd,
       etcd.url('tabula-test'),
       mkdtempSync(join(tmpdir(), 'tabula-cluster-')),
     );
+    cluster.console = console;
     try {
       cluster.coord = await openCoordination(cluster.coordUrl);
       const [master] = await Promise.all([
@@ -139,10 +148,9 @@ export class LocalCluster {
    * master is gone). Every master started is stopped by `destroy`.
    */
   async startMaster(): Promise<ClusterProcess> {
-    const port = await freePort();
     const p = await launch(
       `master${this.masterCount++}`,
-      ['master', '--coord', this.coordUrl, '--store', this.storeDir, '--port', String(port)],
+      await this.args('master'),
       /master elected \(epoch ()\d+\): admin API at (\S+)/,
       (child) => this.masters.push(child),
     );
@@ -151,15 +159,29 @@ export class LocalCluster {
 
   /** Starts one more tablet server. */
   async startServer(): Promise<ClusterProcess> {
-    const port = await freePort();
     const name = `ts${this.serverCount++}`;
     const p = await launch(
       name,
-      ['tablet-server', '--coord', this.coordUrl, '--store', this.storeDir, '--port', String(port)],
+      await this.args('tablet-server'),
       /tablet server (\S+) serving the Cloud Bigtable API at (\S+)/,
     );
     this.servers.push(p);
     return p;
+  }
+
+  /** The command line of a `role` process on a free port (and a free HTTP port with `console`). */
+  private async args(role: 'master' | 'tablet-server'): Promise<string[]> {
+    const out = [
+      role,
+      '--coord',
+      this.coordUrl,
+      '--store',
+      this.storeDir,
+      '--port',
+      String(await freePort()),
+    ];
+    if (this.console) out.push('--http-port', String(await freePort()));
+    return out;
   }
 
   /** Tablets per server id, from the assignment keys. */

@@ -1,6 +1,7 @@
 /**
  * `tabula cluster up` from outside, as real processes on 127.0.0.1: it starts etcd, a master and
- * two tablet servers, prints one line per process (with its PID) and the emulator export line; a
+ * two tablet servers, prints one line per process (with its PID, and for the master and servers
+ * the URL of their console, whose /metrics answers) and the emulator export line; a
  * raw client creates a table and writes and reads a row through the printed address; SIGTERM stops
  * every child (each PID is gone afterwards) and the command exits 0. Without `etcd` on PATH it
  * prints how to install it and exits 2. Each run is bounded by the test timeouts below.
@@ -107,6 +108,14 @@ test('cluster up --servers 2: serves through the printed address; SIGTERM stops 
     for (const m of out.matchAll(/ pid (\d+)/g)) pids.push(Number(m[1]));
     assert.equal(pids.length, 4, `etcd, master and 2 servers:\n${out}`);
     assert.match(out, /^ts1 /m);
+    // Every tabula child serves /metrics and a console on its own HTTP port, printed with it.
+    const consoles = [...out.matchAll(/^(master|ts\d) .* console (http:\/\/\S+?)\/?$/gm)];
+    assert.equal(consoles.length, 3, `a console per master and server:\n${out}`);
+    for (const [, name, url] of consoles) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const role = name === 'master' ? 'master' : 'tablet_server';
+      assert.match(metrics, new RegExp(`tabula_cluster_info\\{role="${role}"`), `${name} /metrics`);
+    }
     const address = /export BIGTABLE_EMULATOR_HOST=(\S+)/.exec(out)?.[1] as string;
     await writeAndRead(address);
     up.kill('SIGTERM');

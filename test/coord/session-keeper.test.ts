@@ -2,7 +2,8 @@
  * The local-clock session rule (src/coord/session-keeper.ts) under a manual clock and manual
  * timers: validity ends at (send time of the last answered keepalive) + ttl âˆ’ margin, a late answer
  * never revives a session, failed keepalives are retried until the deadline, a "lease gone" answer
- * expires at once, and `onExpired` fires once, never for a close. Also the etcd URL parser.
+ * expires at once, and `onExpired` fires once, never for a close; `remainingMs()` counts down to
+ * that deadline. Also the etcd URL parser.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -97,8 +98,10 @@ test('unanswered keepalives: invalid exactly at last answered send time + ttl âˆ
   const lastAnsweredSendMs = log.sent.at(-1)!;
   await timers.advance(lastAnsweredSendMs + VALID_MS - 1 - clock.monotonicMs());
   assert.equal(session.isValid(), true);
+  assert.equal(session.remainingMs(), 1, 'validity left counts down to the deadline');
   await timers.advance(1);
   assert.equal(session.isValid(), false);
+  assert.equal(session.remainingMs(), 0);
   assert.equal(log.expired, 1);
   // The answers that were in flight arrive late: they must not revive the session.
   for (const resolve of pending) resolve(true);

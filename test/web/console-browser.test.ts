@@ -4,14 +4,11 @@
 // storage page; the live charts must gain points pushed by the server; the browser must log no
 // errors (Content-Security-Policy violations included). Screenshots go to test-output/.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Client } from '@grpc/grpc-js';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   connectData,
   connectTableAdmin,
@@ -22,21 +19,9 @@ import {
   tableName,
   unary,
 } from '../support/api-client.js';
+import { type Browser, SCREENSHOT_DIR, startBrowser } from '../support/chromium.js';
 import { freePort, removeDataDir, type ServerProcess, startTabula } from '../support/server-process.js';
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SCREENSHOT_DIR = join(REPO_ROOT, 'test-output');
 const TABLE = 'console-demo';
 const ROWS = 300;
 const LOAD_INTERVAL_MS = 50;
@@ -46,18 +31,8 @@ let server: ServerProcess;
 let consoleUrl: string;
 let data: Client;
 let admin: Client;
-let context: BrowserContext;
-let userDataDir: string;
+let browser: Browser;
 let load: NodeJS.Timeout | undefined;
-const browserErrors: string[] = [];
-
-/** Installs chromium through the project's setup script when it is missing. */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM_PATH)) return;
-  const run = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'setup-browser.sh')], { stdio: 'inherit' });
-  assert.equal(run.status, 0, 'scripts/setup-browser.sh failed');
-  assert.ok(existsSync(CHROMIUM_PATH), `${CHROMIUM_PATH} is still missing`);
-}
 
 async function createDemoTable(): Promise<void> {
   const columnFamilies = {
@@ -85,15 +60,8 @@ function startLoad(): void {
   }, LOAD_INTERVAL_MS);
 }
 
-async function openPage(path: string): Promise<Page> {
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning')
-      browserErrors.push(`${path}: ${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => browserErrors.push(`${path}: ${e.message}`));
-  await page.goto(`${consoleUrl}${path}`, { waitUntil: 'load' });
-  return page;
+function openPage(path: string): Promise<Page> {
+  return browser.openPage(`${consoleUrl}${path}`);
 }
 
 async function chartPoints(page: Page, selector: string): Promise<number> {
@@ -113,7 +81,6 @@ async function waitForPoints(page: Page, selector: string, points: number): Prom
 }
 
 before(async () => {
-  ensureChromium();
   const httpPort = await freePort();
   server = await startTabula({ args: ['--http-port', String(httpPort)] });
   consoleUrl = `http://127.0.0.1:${httpPort}`;
@@ -121,24 +88,17 @@ before(async () => {
   admin = connectTableAdmin(server.address);
   await createDemoTable();
   startLoad();
-  userDataDir = mkdtempSync(join(tmpdir(), 'tabula-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1280, height: 900 },
-  });
+  browser = await startBrowser();
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
 });
 
 after(async () => {
   if (load) clearInterval(load);
-  await context?.close();
+  await browser?.close();
   data?.close();
   admin?.close();
   await server?.stop();
   removeDataDir(server?.dataDir);
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
 test('the overview lists the table and its charts update live', { timeout: 60_000 }, async () => {
@@ -164,6 +124,11 @@ test('the table page shows families, GC rules and the tablet map', { timeout: 60
   const families = await page.locator('table.list').textContent();
   assert.match(families ?? '', /events.*maxVersions=3/);
   assert.match(families ?? '', /profile.*maxAge=7d OR maxVersions=1/);
+  // The history panel says what is true: how many tablets serve the table, what splits were seen.
+  await page.getByText(/^1 tablet serves this table\. No split or merge of this table seen since /).waitFor({
+    timeout: WAIT_MS,
+  });
+  assert.doesNotMatch((await page.locator('main').textContent()) ?? '', /do not split yet/);
   await page.screenshot({ path: join(SCREENSHOT_DIR, 'console-table.png'), fullPage: true });
   await page.close();
 });
@@ -193,5 +158,5 @@ test('a page for a missing table says so; /metrics serves Prometheus text', { ti
 });
 
 test('the browser logged no errors', () => {
-  assert.deepEqual(browserErrors, []);
+  assert.deepEqual(browser.errors, []);
 });

@@ -8,19 +8,9 @@
  */
 
 (() => {
-  const { LiveChart, compact, bytes } = window.TabulaCharts;
+  const { compact, bytes } = window.TabulaCharts;
+  const { el, cards, panel, chartPanel, listTable, connectLive } = window.TabulaDom;
   const MiB = 1024 * 1024;
-
-  /** An element with attributes and children (strings become text nodes). */
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (key === 'text') node.textContent = value;
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) node.append(child);
-    return node;
-  }
 
   const percent = (ratio) => `${(ratio * 100).toFixed(1)}%`;
   const ms = (v) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
@@ -42,46 +32,6 @@
     nav.append(' / ', el('a', { href: tableHref(r.tableId), text: r.tableId }));
     if (r.page === 'storage')
       nav.append(' / ', el('a', { href: `${tableHref(r.tableId)}/storage`, text: 'storage' }));
-  }
-
-  /** A row of stat cards; returns a function that sets them by key. */
-  function cards(parent, defs) {
-    const values = new Map();
-    const row = el('div', { class: 'cards' });
-    for (const [key, label] of defs) {
-      const value = el('div', { class: 'value', 'data-stat': key, text: '–' });
-      values.set(key, value);
-      row.append(el('div', { class: 'card' }, el('div', { class: 'label', text: label }), value));
-    }
-    parent.append(row);
-    return (key, text) => {
-      values.get(key).textContent = text;
-    };
-  }
-
-  function panel(parent, title, ...children) {
-    const node = el('section', { class: 'panel' }, el('h2', { text: title }), ...children);
-    parent.append(node);
-    return node;
-  }
-
-  function chartPanel(parent, title, id, series, unit) {
-    const box = el('div', { class: 'chart', id });
-    parent.append(el('section', { class: 'panel' }, el('h2', { text: title }), box));
-    return () => new LiveChart(box, series, unit);
-  }
-
-  function listTable(headers, rows) {
-    const head = el(
-      'tr',
-      {},
-      ...headers.map(([h, cls]) => el('th', cls ? { class: cls, text: h } : { text: h })),
-    );
-    const body = el('tbody');
-    for (const cells of rows) {
-      body.append(el('tr', {}, ...cells.map(([c, cls]) => el('td', cls ? { class: cls } : {}, c))));
-    }
-    return el('table', { class: 'list' }, el('thead', {}, head), body);
   }
 
   // ---- overview -------------------------------------------------------------------------------
@@ -215,6 +165,32 @@
     return el('div', {}, bar, bounds);
   }
 
+  const clock = (timeMs) => new Date(timeMs).toISOString().replace('T', ' ').slice(0, 19);
+
+  /** What the page says of splits and merges: what is true of the table now, then the history. */
+  function historyContent(v) {
+    const n = v.tablets.length;
+    const h = v.history;
+    const store =
+      h.storeSplits === undefined
+        ? ''
+        : ` The store as a whole has split ${h.storeSplits} and merged ${h.storeMerges} times since it opened.`;
+    const serving = `${n} ${n === 1 ? 'tablet serves' : 'tablets serve'} this table.`;
+    if (h.entries.length === 0) {
+      return [
+        el('p', {
+          class: 'empty',
+          text: `${serving} No split or merge of this table seen since ${clock(h.sinceMs)} UTC.${store}`,
+        }),
+      ];
+    }
+    const rows = h.entries.map((e) => [[`${clock(e.timeMs)} UTC`], [e.kind], [e.rowKey, 'mono']]);
+    return [
+      el('p', { class: 'sub', text: `${serving}${store}` }),
+      listTable([['Seen'], ['What'], ['At row']], rows),
+    ];
+  }
+
   function tablePage(main, tableId) {
     const title = el('h1', { text: tableId });
     const sub = el('p', { class: 'sub', text: '' });
@@ -239,15 +215,7 @@
             ? el('p', { class: 'empty', text: 'No column families.' })
             : listTable([['Family'], ['GC rule']], rows),
         );
-        history.replaceChildren(
-          history.firstChild,
-          v.history.length === 0
-            ? el('p', {
-                class: 'empty',
-                text: 'None: the table is served by one tablet (tablets do not split yet).',
-              })
-            : el('ul', {}, ...v.history.map((h) => el('li', { text: h }))),
-        );
+        history.replaceChildren(history.firstChild, ...historyContent(v));
       },
     };
   }
@@ -353,41 +321,7 @@
         : r.page === 'table'
           ? tablePage(main, r.tableId)
           : storagePage(main, r.tableId);
-    const live = document.getElementById('live');
-    const show = (view, point) => {
-      if (view === null) {
-        main.replaceChildren(
-          el('h1', { text: r.tableId }),
-          el('p', { class: 'error', text: 'This table does not exist.' }),
-        );
-        return;
-      }
-      page.view(view, point);
-    };
-    const source = new EventSource(
-      `/api/events${r.tableId === undefined ? '' : `?table=${encodeURIComponent(r.tableId)}`}`,
-    );
-    source.addEventListener('hello', (e) => {
-      const data = JSON.parse(e.data);
-      live.textContent = 'live';
-      live.classList.add('on');
-      for (const chart of page.charts) chart.reset(data.points);
-      const lastPoint = data.points[data.points.length - 1];
-      if (lastPoint) page.point(lastPoint);
-      show(data.view, lastPoint);
-    });
-    source.addEventListener('sample', (e) => {
-      const data = JSON.parse(e.data);
-      for (const chart of page.charts) chart.push(data.point);
-      page.point(data.point);
-      show(data.view, data.point);
-      live.textContent = `live · ${new Date(data.point.timeSeconds * 1000).toLocaleTimeString()}`;
-      live.classList.add('on');
-    });
-    source.addEventListener('error', () => {
-      live.textContent = 'reconnecting…';
-      live.classList.remove('on');
-    });
+    connectLive(main, page, r.tableId);
   }
 
   start();
