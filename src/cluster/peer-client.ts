@@ -122,16 +122,13 @@ export function serviceClient(root: GrpcObject, path: string, address: string): 
 /** Clients of the peer ports of other tablet servers. */
 export class PeerClients {
   private readonly clients = new Map<string, Client>();
-<<<<<<< HEAD
   /** The peer control service of the same servers (src/cluster/peer-control-protocol.ts). */
   readonly control: PeerControlClients;
-=======
   /**
    * Calls forwarded, by target address (for `/metrics`); past CLUSTER_METRICS_TARGETS_MAX
    * addresses, the rest count under `other`.
    */
   readonly forwardedCalls = new Map<string, number>();
->>>>>>> console
 
   constructor(private readonly clock: Clock) {
     this.control = new PeerControlClients(clock);
