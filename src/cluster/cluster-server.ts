@@ -10,38 +10,29 @@
  * its proto form, to forward it whole to the row's owner. Every other RPC is the one-process
  * handler, unchanged.
  *
- * Why not `startServer`: it cannot be given a different ReadRows; keeping the one-process path
- * free of cluster code matters more than one shared constructor. When the data path moves to the
- * lean transport, this file follows it.
+ * It runs on `startServer`'s lean transport with these data handlers in place of the one-process
+ * ones; the admin services are the one-process handlers on the routing store.
  */
-import type { ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import { errors } from '../common/errors.js';
 import {
   CLUSTER_READ_BATCH_ROWS,
-  GRPC_CONCURRENT_STREAMS_MAX,
-  GRPC_RECEIVE_MESSAGE_BYTES_MAX,
-  GRPC_SEND_MESSAGE_BYTES_MAX,
   READ_ROWS_CHUNK_VALUE_BYTES_MAX,
   READ_ROWS_FIRST_RESPONSE_BYTES_TARGET,
   READ_ROWS_RESPONSE_BYTES_TARGET,
-  SERVER_SHUTDOWN_GRACE_MS,
 } from '../common/limits.js';
 import type { RowFilter } from '../model/proto-types.js';
 import type { RowCells } from '../model/row-cells.js';
 import { type ReadRowsRequest, readRowsQuery } from '../server/data-requests.js';
-import { DATA_SERVICE_NAME, dataServiceRpcs } from '../server/data-service.js';
-import { INSTANCE_ADMIN_SERVICE_NAME, instanceAdminRpcs } from '../server/instance-admin-service.js';
-import { instrumentHandlers } from '../server/observability.js';
-import { loadBigtableProtos } from '../server/protos.js';
+import { dataServiceRpcs } from '../server/data-service.js';
+import type { ServiceBinding } from '../server/grpc-transport.js';
 import { readRowsResponses } from '../server/read-rows-chunker.js';
 import { encodedReadRowsResponses } from '../server/read-rows-encoder.js';
 import { type DataRequestNames, dataRequestTable } from '../server/request-names.js';
-import { buildService, type ServiceRpcs } from '../server/rpc-handlers.js';
-import type { RunningServer } from '../server/server.js';
+import type { ServiceRpcs } from '../server/rpc-handlers.js';
+import { startServer, type TransportServer } from '../server/server.js';
 import { type InternalErrorHook, logInternalError } from '../server/status-map.js';
 import { writeWithBackpressure } from '../server/stream-writer.js';
-import { TABLE_ADMIN_SERVICE_NAME, tableAdminRpcs } from '../server/table-admin-service.js';
 import type { RoutingTableStore } from './routing-table-store.js';
 
 /** ReadRows over the tablets of every server (see the file comment). */
@@ -103,31 +94,18 @@ export interface ClusterServerOptions {
   readonly port: number;
   readonly store: RoutingTableStore;
   readonly onInternalError?: InternalErrorHook;
+  /** More services on the same port. */
+  readonly extraServices?: readonly ServiceBinding[];
 }
 
-function add(
-  server: Server,
-  name: string,
-  definition: ServiceDefinition,
-  rpcs: ServiceRpcs,
-  onInternal: InternalErrorHook,
-) {
-  const built = buildService(name, definition, rpcs, onInternal);
-  server.addService(built.definition, instrumentHandlers(name, built.implementation));
-}
-
-/** Starts a tablet server's public API on `host:port`. */
-export async function startClusterServer(options: ClusterServerOptions): Promise<RunningServer> {
+/**
+ * Starts a tablet server's public API on `host:port`, on the same lean transport (and so the same
+ * admission, load-shedding and fairness bounds) as the one-process server.
+ */
+export async function startClusterServer(options: ClusterServerOptions): Promise<TransportServer> {
   const onInternal = options.onInternalError ?? logInternalError;
-  const protos = loadBigtableProtos();
-  const server = new Server({
-    'grpc.max_receive_message_length': GRPC_RECEIVE_MESSAGE_BYTES_MAX,
-    'grpc.max_send_message_length': GRPC_SEND_MESSAGE_BYTES_MAX,
-    'grpc.max_concurrent_streams': GRPC_CONCURRENT_STREAMS_MAX,
-    'grpc.enable_channelz': 0,
-  });
   const data = dataServiceRpcs(options.store, onInternal);
-  const rpcs: ServiceRpcs = {
+  const dataRpcs: ServiceRpcs = {
     unary: {
       ...data.unary,
       // The one-process handler (same validation and errors), on a store whose tablets carry the
@@ -145,44 +123,12 @@ export async function startClusterServer(options: ClusterServerOptions): Promise
       SampleRowKeys: (request, call) => sampleRowKeys(options.store, request, call),
     },
   };
-  const def = (p: typeof protos.dataDefinition, name: string) => p[name] as ServiceDefinition;
-  add(server, DATA_SERVICE_NAME, def(protos.dataDefinition, DATA_SERVICE_NAME), rpcs, onInternal);
-  add(
-    server,
-    TABLE_ADMIN_SERVICE_NAME,
-    def(protos.adminDefinition, TABLE_ADMIN_SERVICE_NAME),
-    tableAdminRpcs(options.store),
-    onInternal,
-  );
-  add(
-    server,
-    INSTANCE_ADMIN_SERVICE_NAME,
-    def(protos.adminDefinition, INSTANCE_ADMIN_SERVICE_NAME),
-    instanceAdminRpcs(),
-    onInternal,
-  );
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+  return startServer({
+    host: options.host,
+    port: options.port,
+    store: options.store,
+    onInternalError: onInternal,
+    dataRpcs,
+    ...(options.extraServices === undefined ? {} : { extraServices: options.extraServices }),
   });
-  let closing: Promise<void> | undefined;
-  return {
-    address: `${host}:${port}`,
-    port,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, SERVER_SHUTDOWN_GRACE_MS);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      return closing;
-    },
-  };
 }

@@ -50,6 +50,8 @@ export interface ServerOptions {
   readonly transportLimits?: Partial<TransportLimits>;
   /** More services on the same port (a tablet server's peer control service). */
   readonly extraServices?: readonly ServiceBinding[];
+  /** The data API's handlers, when not the one-process ones on `store` (a tablet server's routing). */
+  readonly dataRpcs?: ServiceRpcs;
 }
 
 /** A running server. */
@@ -90,7 +92,7 @@ export async function startServer(options: ServerOptions): Promise<TransportServ
     binding(
       DATA_SERVICE_NAME,
       service(protos.dataDefinition, DATA_SERVICE_NAME),
-      dataServiceRpcs(options.store, onInternal),
+      options.dataRpcs ?? dataServiceRpcs(options.store, onInternal),
       onInternal,
     ),
     binding(
