@@ -1,0 +1,97 @@
+/**
+ * Balancing and planned moves, from outside: etcd, a master and tablet servers as real processes,
+ * a table of 24 tablets and 4 writers journaling acknowledged writes (test/cluster/cluster-moves.ts).
+ *
+ * 1. A fourth server joins a cluster of three: within 60 s the balancer has moved at least
+ *    ⌊24/4⌋ − 1 tablets to it.
+ * 2. MOVES planned moves under the writers, each requested through its `cluster/move/…` key and
+ *    timed by a probe of the moving tablet; p50/p99 of the unavailability are printed and p99
+ *    must be ≤ 100 ms.
+ * At the end: 0 acknowledged writes lost, every move raised the tablet's owner epoch, and no
+ * (tablet, owner epoch) was opened by two processes. TABULA_DUMP_LOGS=<dir> keeps the processes'
+ * logs there.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import type { Client } from '@grpc/grpc-js';
+import { connectData } from '../support/api-client.js';
+import { assertNoAckedWriteLost, sleep, summary } from './cluster-load.js';
+import {
+  createMoveTable,
+  MOVE_TABLETS,
+  type MoveContext,
+  measurePlannedMoves,
+  startMoveWriters,
+} from './cluster-moves.js';
+import { type ClusterProcess, LocalCluster } from './cluster-processes.js';
+
+const WRITERS = 4;
+const MOVES = 12;
+/** The joiner's share the test requires: ⌊n/4⌋ − 1. */
+const JOINER_SHARE_MIN = Math.floor(MOVE_TABLETS / 4) - 1;
+const JOIN_WAIT_MS_MAX = 60_000;
+const UNAVAILABLE_P99_MS_MAX = 100;
+
+let cluster: LocalCluster;
+let entry: ClusterProcess;
+let client: Client;
+let ctx: MoveContext;
+const stop = { done: false };
+let writers: Promise<unknown> = Promise.resolve();
+
+before(async () => {
+  cluster = await LocalCluster.start(3);
+  entry = cluster.servers[0] as ClusterProcess;
+  await createMoveTable(entry);
+  client = connectData(entry.address);
+  ctx = { cluster, client, acked: new Map() };
+  writers = startMoveWriters(ctx, WRITERS, stop);
+});
+
+after(async () => {
+  const dump = process.env.TABULA_DUMP_LOGS;
+  if (dump && cluster) {
+    mkdirSync(dump, { recursive: true });
+    for (const p of [...cluster.servers, cluster.master]) writeFileSync(`${dump}/${p.name}.log`, p.stdout());
+  }
+  stop.done = true;
+  await writers.catch(() => undefined);
+  client?.close();
+  await cluster?.destroy();
+});
+
+test('a server that joins gets its share within 60 s under writes', async () => {
+  while (ctx.acked.size < 100) await sleep(50);
+  const startedMs = performance.now();
+  const joiner = await cluster.startServer();
+  let held = 0;
+  while (performance.now() - startedMs < JOIN_WAIT_MS_MAX) {
+    held = (await cluster.tabletsByServer()).get(joiner.serverId) ?? 0;
+    if (held >= JOINER_SHARE_MIN) break;
+    await sleep(200);
+  }
+  const ms = Math.round(performance.now() - startedMs);
+  console.log(`joiner holds ${held} of ${MOVE_TABLETS} tablets ${ms} ms after it was started`);
+  assert.ok(
+    held >= JOINER_SHARE_MIN,
+    `joiner holds ${held} < ${JOINER_SHARE_MIN}\n${await cluster.describe()}`,
+  );
+});
+
+test('planned moves under writes: short unavailability, epochs rise, nothing lost', async () => {
+  const moves = await measurePlannedMoves(ctx, MOVES, (m, move) =>
+    console.log(`move ${m + 1}: a client saw the tablet unavailable for ${move.unavailableMs.toFixed(1)} ms`),
+  );
+  const gaps = moves.map((m) => m.unavailableMs);
+  console.log(`planned-move unavailability over ${MOVES} moves: ${summary(gaps)}; ${ctx.acked.size} acked`);
+  for (const m of moves) assert.ok(m.epochAfter > m.epochBefore, `the owner epoch of ${m.tablet} rose`);
+  stop.done = true;
+  await writers;
+  const other = cluster.servers.filter((s) => s !== entry).slice(0, 1);
+  await assertNoAckedWriteLost([entry, ...other], ctx.acked);
+  assert.deepEqual(cluster.epochsWithTwoOwners(), [], 'no (tablet, epoch) opened by two processes');
+  const sorted = [...gaps].sort((x, y) => x - y);
+  const p99 = sorted[Math.ceil(0.99 * sorted.length) - 1] as number;
+  assert.ok(p99 <= UNAVAILABLE_P99_MS_MAX, `planned-move unavailability p99 ${p99.toFixed(1)} ms > 100 ms`);
+});
