@@ -8,7 +8,8 @@
  *    writes, waits for those inside, flushes again, closes it and reports `released` in the
  *    tablet's loaded key (under E).
  * 3. Seeing that report, the master assigns the tablet to B under a larger owner epoch (the
- *    assignment key's version, read after every earlier write of it, plus one), again one txn
+ *    assignment key's version — the revision of a write made after E was chosen, so ≥ E — or E,
+ *    whichever is larger, plus one), again one txn
  *    comparing the version; B opens it (little WAL to replay) and reports it loaded.
  *
  * Exclusion never rests on A's cooperation: B's open fences the directory with the larger epoch
@@ -73,6 +74,7 @@ export class PlannedMoves {
 
   close(): void {
     this.stopWatching?.();
+    this.stopWatching = undefined;
     for (const d of this.deadlines.values()) d.cancel();
     this.deadlines.clear();
   }
@@ -163,7 +165,8 @@ export class PlannedMoves {
   private async handOver(k: string, a: Assignment): Promise<void> {
     const ok = await this.rewrite(k, (cur, version) => {
       if (!sameMove(cur, a) || a.moveTo === undefined) return undefined;
-      return { next: { tablet: cur.tablet, server: a.moveTo, ownerEpoch: version + 1 } };
+      const ownerEpoch = Math.max(version, cur.ownerEpoch) + 1;
+      return { next: { tablet: cur.tablet, server: a.moveTo, ownerEpoch } };
     });
     if (!ok) return;
     this.handedOver.set(k, this.options.clock.monotonicMs());
@@ -191,6 +194,7 @@ export class PlannedMoves {
   ): Promise<boolean> {
     if (this.busy.has(k)) return false;
     this.busy.add(k);
+    const seenRevision = this.options.view.revision;
     try {
       const { tableId, tabletDir } = tabletOfKey(k);
       const key = assignKey({ tableId, tabletDir });
@@ -217,6 +221,8 @@ export class PlannedMoves {
       return false;
     } finally {
       this.busy.delete(k);
+      // Changes the view applied meanwhile were skipped for this tablet (busy): weigh them now.
+      if (this.options.view.revision !== seenRevision && this.stopWatching) this.check();
     }
   }
 }
