@@ -81,7 +81,8 @@ export function startMoveWriters(ctx: MoveContext, count: number, stop: { done: 
   return Promise.all(Array.from({ length: count }, (_, w) => run(w)));
 }
 
-async function assignments(cluster: LocalCluster): Promise<Assignment[]> {
+/** Every assignment, from the keys. */
+export async function assignments(cluster: LocalCluster): Promise<Assignment[]> {
   return (await cluster.coord.list(ASSIGN_PREFIX)).map((e) => decodeAssignment(e.key, e.value));
 }
 
@@ -102,7 +103,7 @@ async function probe(ctx: MoveContext, i: number, until: { done: boolean }, acks
 }
 
 /** Waits until the tablet is served by `to` under an epoch above `epoch`; returns the new epoch. */
-async function movedTo(cluster: LocalCluster, a: Assignment, to: string): Promise<number> {
+export async function movedTo(cluster: LocalCluster, a: Assignment, to: string): Promise<number> {
   const [key, loaded] = [assignKey(a.tablet), loadedKey(a.tablet)];
   const startedMs = performance.now();
   while (performance.now() - startedMs < MOVE_WAIT_MS_MAX) {
