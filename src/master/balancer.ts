@@ -5,8 +5,9 @@
  * searched step by step with a capped number of moves per round.
  *
  * Cost of one dimension: the coefficient of variation of the servers' totals (standard deviation
- * over mean; 0 when the mean is 0), so each term is scale-free and 0 when perfectly even. The
- * cluster cost is the weighted sum. A step weighs moving each tablet to each other server (all
+ * over mean; 0 when the mean is 0; the mean taken as at least a floor for size and request rate,
+ * so a nearly idle cluster's noise is no imbalance), so each term is scale-free and 0 when
+ * perfectly even. The cluster cost is the weighted sum; at or below `costMin` nothing moves. A step weighs moving each tablet to each other server (all
  * pairs when there are at most CLUSTER_BALANCE_CANDIDATES_MAX, else that many drawn with the seeded
  * random) and takes the one lowering the cost most, if it lowers it by more than the move penalty;
  * the search stops at `movesMax` moves or when no move pays. A tablet moves at most once per round;
@@ -37,14 +38,26 @@ export interface BalancerWeights {
   readonly bytes: number;
   readonly requests: number;
   readonly movePenalty: number;
+  /** A placement costing no more than this is left as it is (no round at all). */
+  readonly costMin: number;
+  /** Means below these count as these (small loads' noise does not look like imbalance). */
+  readonly bytesFloor: number;
+  readonly requestsFloorPerSec: number;
 }
 
-/** Tablet count first; size and request rate each half as much; a move must gain 0.01. */
+/**
+ * Tablet count first; size and request rate each half as much; a move must gain 0.01; nothing
+ * moves below a cost of 0.05; sizes under 64 MiB and rates under 10/s a server weigh as if they
+ * were that much.
+ */
 export const BALANCER_WEIGHTS_DEFAULT: BalancerWeights = {
   count: 1,
   bytes: 0.5,
   requests: 0.5,
   movePenalty: 0.01,
+  costMin: 0.05,
+  bytesFloor: 64 * 1024 * 1024,
+  requestsFloorPerSec: 10,
 };
 
 /** A move the balancer plans. */
@@ -69,6 +82,7 @@ class Loads {
   constructor(
     readonly servers: readonly string[],
     tablets: readonly BalancerTablet[],
+    private readonly floors: ReadonlyMap<Dim, number>,
   ) {
     for (const d of DIMS) {
       const m = new Map(servers.map((s) => [s, 0]));
@@ -91,7 +105,7 @@ class Loads {
     const mean = this.mean.get(d) ?? 0;
     if (mean <= 0) return 0;
     const variance = Math.max(0, ((this.sumSq.get(d) ?? 0) + delta) / this.servers.length - mean * mean);
-    return Math.sqrt(variance) / mean;
+    return Math.sqrt(variance) / Math.max(mean, this.floors.get(d) ?? 0);
   }
 
   /** Change of dimension `d`'s sum of squares if `t` moves to `to`. */
@@ -120,9 +134,15 @@ export function clusterCost(
   tablets: readonly BalancerTablet[],
   weights: BalancerWeights = BALANCER_WEIGHTS_DEFAULT,
 ): number {
-  const loads = new Loads(servers, tablets);
+  const loads = new Loads(servers, tablets, floorsOf(weights));
   return DIMS.reduce((sum, d) => sum + weights[d] * loads.term(d), 0);
 }
+
+const floorsOf = (w: BalancerWeights) =>
+  new Map<Dim, number>([
+    ['bytes', w.bytesFloor],
+    ['requests', w.requestsFloorPerSec],
+  ]);
 
 function shuffled<T>(items: readonly T[], rand: Rand): T[] {
   const out = [...items];
@@ -169,11 +189,13 @@ export function planMoves(
     .filter((t) => liveSet.has(t.server))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((t) => ({ ...t }));
-  const loads = new Loads(live, movable);
+  const loads = new Loads(live, movable, floorsOf(weights));
   const moves: PlannedMove[] = [];
   const moved = new Set<string>();
+  const costOf = () => DIMS.reduce((sum, d) => sum + weights[d] * loads.term(d), 0);
+  if (costOf() <= weights.costMin) return moves;
   while (moves.length < movesMax && live.length > 1) {
-    const now = DIMS.reduce((sum, d) => sum + weights[d] * loads.term(d), 0);
+    const now = costOf();
     let best: { t: BalancerTablet; to: string; cost: number } | undefined;
     for (const [t, to] of candidates(movable, live, rand)) {
       if (to === t.server || t.pinned === true || moved.has(t.key)) continue;
