@@ -256,14 +256,20 @@ export class TabletServer {
     for (const [k, { assignment: a }] of wanted) {
       if (a.moveTo === undefined || this.releasing.has(k) || this.released.has(`${k}@${a.ownerEpoch}`))
         continue;
-      const p = this.releaseOne(k, a, session)
-        .catch((err) =>
-          this.options.log.warn({ err, tablet: a.tablet.tabletDir }, 'releasing a tablet failed'),
-        )
-        .finally(() => {
+      const p = this.releaseOne(k, a, session).then(
+        () => {
           this.releasing.delete(k);
           this.scheduleReconcile();
-        });
+        },
+        (err) => {
+          // Tried again after a pause (the master cancels the move if it never succeeds).
+          this.options.log.warn({ err, tablet: a.tablet.tabletDir }, 'releasing a tablet failed');
+          this.timers.setTimer(limits.CLUSTER_REJOIN_RETRY_MS, () => {
+            this.releasing.delete(k);
+            this.scheduleReconcile();
+          });
+        },
+      );
       this.releasing.set(k, p);
     }
   }
