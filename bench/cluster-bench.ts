@@ -8,18 +8,28 @@
  *   failover with 3 servers: kill -9 of the server (other than the writers' entry) holding the most
  *            tablets, under 4 writers, `--kills K` times (default 20); time until every tablet
  *            serves again (test/cluster/cluster-load.ts), p50/p99; the killed server is restarted
+ *   moves    with 3 servers and a table of 24 tablets under 4 writers: `--moves M` planned moves
+ *            (default 12, 6 with --quick), each the unavailability a client sees (a probe writing
+ *            the moving tablet back to back; test/cluster/cluster-moves.ts), p50/p99
  *
  * Per phase: rows/s or reads/s, and CPU seconds (utime+stime from /proc/<pid>/stat before/after)
  * of every tablet server, the master, etcd and this load generator — so the scaling on a machine
  * with more cores can be read off (on 2 shared cores the generator competes with the servers).
  * Last line: one JSON object of these figures.
  *
- *   node dist/bench/cluster-bench.js [--quick] [--kills K] [--phase-ms MS] [--servers 1,2,3]
+ *   node dist/bench/cluster-bench.js [--quick] [--kills K] [--moves M] [--phase-ms MS]
+ *                                    [--servers 1,2,3]   (--servers '' --kills 0: moves only)
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Client } from '@grpc/grpc-js';
 import { failoverUnderWrites, summary } from '../test/cluster/cluster-load.js';
+import {
+  createMoveTable,
+  type MoveContext,
+  measurePlannedMoves,
+  startMoveWriters,
+} from '../test/cluster/cluster-moves.js';
 import { type ClusterProcess, LocalCluster } from '../test/cluster/cluster-processes.js';
 import {
   connectData,
@@ -33,13 +43,20 @@ import {
 
 const QUICK = process.argv.includes('--quick');
 const KILLS = Number(argValue('--kills') ?? (QUICK ? 5 : 20));
+const MOVES = Number(argValue('--moves') ?? (QUICK ? 6 : 12));
+const MOVE_WRITERS = 4;
 /** Length of each measured phase. */
 const PHASE_MS = Number(argValue('--phase-ms') ?? (QUICK ? 3_000 : 10_000));
 const CONNECTIONS = 4;
 const STREAMS = 4;
 const BATCH_ROWS = 100;
+/** Issue 10's bound on a planned move's unavailability, p99, as a client sees it. */
+const PLANNED_MOVE_P99_TARGET_MS = 100;
 const VALUE_BYTES = 100;
-const SERVER_COUNTS = (argValue('--servers') ?? '1,2,3').split(',').map(Number);
+const SERVER_COUNTS = (argValue('--servers') ?? '1,2,3')
+  .split(',')
+  .filter((n) => n !== '')
+  .map(Number);
 const TABLE = 'bench';
 /** Split points over the keys `k<9 digits>`: 6 tablets. */
 const SPLITS = ['k15', 'k3', 'k45', 'k6', 'k75'];
@@ -176,6 +193,29 @@ async function failover(): Promise<number[]> {
   }
 }
 
+/** Planned-move unavailability over MOVES moves under writes (3 servers, 24 tablets). */
+async function plannedMoves(): Promise<number[]> {
+  const cluster = await LocalCluster.start(3);
+  const entry = cluster.servers[0] as ClusterProcess;
+  const client = connectData(entry.address);
+  const stop = { done: false };
+  try {
+    await createMoveTable(entry);
+    const ctx: MoveContext = { cluster, client, acked: new Map() };
+    const writers = startMoveWriters(ctx, MOVE_WRITERS, stop);
+    const moves = await measurePlannedMoves(ctx, MOVES, (m, move) =>
+      console.log(`move ${m + 1}/${MOVES}: unavailable for ${move.unavailableMs.toFixed(1)} ms`),
+    );
+    stop.done = true;
+    await writers;
+    return moves.map((m) => m.unavailableMs);
+  } finally {
+    stop.done = true;
+    client.close();
+    await cluster.destroy();
+  }
+}
+
 function percentile(times: readonly number[], q: number): number {
   const sorted = [...times].sort((x, y) => x - y);
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
@@ -183,7 +223,7 @@ function percentile(times: readonly number[], q: number): number {
 
 async function main(): Promise<void> {
   console.log(
-    `cluster bench${QUICK ? ' (quick)' : ''}: phases of ${PHASE_MS} ms, ${CONNECTIONS} connections × ${STREAMS} streams, ${KILLS} kills`,
+    `cluster bench${QUICK ? ' (quick)' : ''}: phases of ${PHASE_MS} ms, ${CONNECTIONS} connections × ${STREAMS} streams, ${KILLS} kills, ${MOVES} moves`,
   );
   const runs = [];
   for (const n of SERVER_COUNTS) {
@@ -196,12 +236,20 @@ async function main(): Promise<void> {
   }
   const times = KILLS > 0 ? await failover() : [];
   if (times.length > 0) console.log(`failover over ${times.length} kills: ${summary(times)}`);
+  const moves = MOVES > 0 ? await plannedMoves() : [];
+  if (moves.length > 0) {
+    console.log(`planned-move unavailability over ${moves.length} moves: ${summary(moves)}`);
+    const p99 = percentile(moves, 0.99);
+    const verdict = p99 <= PLANNED_MOVE_P99_TARGET_MS ? 'met' : 'MISSED';
+    console.log(`planned-move target p99 <= ${PLANNED_MOVE_P99_TARGET_MS} ms (issue 10): ${verdict}`);
+  }
   console.log(
     JSON.stringify({
       quick: QUICK,
       phaseMs: PHASE_MS,
       throughput: runs,
       failover: { kills: times.length, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) },
+      plannedMoves: { moves: moves.length, p50Ms: percentile(moves, 0.5), p99Ms: percentile(moves, 0.99) },
     }),
   );
 }

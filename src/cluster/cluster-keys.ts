@@ -11,11 +11,19 @@
  * - `cluster/assign/<table id>/<tablet dir>`: `Assignment`, the tablet's record, its server and the
  *   owner epoch it is served under; written by the master only, one txn per change.
  * - `cluster/loaded/<table id>/<tablet dir>` (ephemeral, the server's session): `LoadedTablet`, a
- *   server saying it serves the tablet under an epoch (the master waits on it in CreateTable).
- * - `cluster-stats/<server id>` (ephemeral, the server's session): `ServerStats`, the sizes and
- *   write rates of the tablets a server holds, rewritten every CLUSTER_STATS_PUBLISH_INTERVAL_MS
- *   (src/cluster/tablet-stats-publisher.ts) for the master's console. It lies outside `cluster/`
- *   on purpose: the cluster views watch `cluster/`, and must not be woken by every report.
+ *   server saying it serves the tablet under an epoch (the master waits on it in CreateTable), or,
+ *   with `released`, that it has let go of it for a planned move (flushed and closed).
+ * - `cluster-stats/<server id>` (ephemeral, the server's session): `ServerStats`, the size, request
+ *   rate and write rate of each tablet a server holds, rewritten every
+ *   CLUSTER_STATS_PUBLISH_INTERVAL_MS (src/cluster/tablet-stats-publisher.ts), for the master's
+ *   balancer and the consoles. It lies outside `cluster/` on purpose: the cluster views watch
+ *   `cluster/`, and must not be woken by every report.
+ * - `cluster/move/<table id>/<tablet dir>`: `MoveRequest`, an operator's (or a test's) request to
+ *   move a tablet to a server; the master deletes it when it starts the move (or finds it void).
+ *
+ * A planned move (docs/cluster.md): the master sets `moveTo` on the assignment (same server and
+ * epoch); the owner stops admitting writes, flushes, closes the tablet and reports `released`; the
+ * master then assigns the tablet to `moveTo` under a larger owner epoch.
  *
  * Invariant: for one tablet, each new assignment has an owner epoch larger than every earlier one
  * (the master takes it as the store revision it read the old one at, plus one, and writes under a
@@ -30,14 +38,20 @@ import {
   tableRecordOf,
 } from '../tablet/catalog.js';
 
-/** Version of every value below. PERSISTED. */
-export const CLUSTER_KEY_VERSION = 1;
+/**
+ * Version of every value below. PERSISTED. 2 added `moveTo`, `released`, the stats and move keys;
+ * values of version 1 (which lack them) are still read.
+ */
+export const CLUSTER_KEY_VERSION = 2;
+/** Oldest version of a value this build reads. */
+const CLUSTER_KEY_VERSION_READ_MIN = 1;
 /** Prefix of every key of the cluster. */
 export const CLUSTER_PREFIX = 'cluster/';
 export const SERVERS_PREFIX = 'cluster/servers/';
 export const TABLES_PREFIX = 'cluster/tables/';
 export const ASSIGN_PREFIX = 'cluster/assign/';
 export const LOADED_PREFIX = 'cluster/loaded/';
+export const MOVE_PREFIX = 'cluster/move/';
 export const MASTER_KEY = 'cluster/master';
 /** Prefix of the tablet servers' statistics reports (outside CLUSTER_PREFIX: see above). */
 export const STATS_PREFIX = 'cluster-stats/';
@@ -64,20 +78,26 @@ export interface Assignment {
   readonly tablet: TabletRecord;
   readonly server: string;
   readonly ownerEpoch: number;
+  /** Set while a planned move to this server is under way (`server` still owns the tablet). */
+  readonly moveTo?: string;
 }
 
 /** A server's report that it serves a tablet. */
 export interface LoadedTablet {
   readonly server: string;
   readonly ownerEpoch: number;
+  /** The server has flushed and closed the tablet for a planned move: it serves it no more. */
+  readonly released?: boolean;
 }
 
-/** One tablet in a server's statistics report. */
+/** One tablet's load as its server last measured it. */
 export interface TabletStatsReport {
   readonly tableId: string;
   readonly tabletDir: string;
   /** Approximate bytes of its memtables and SSTables. */
   readonly dataBytes: number;
+  /** Row operations per second served from it (reads and writes) over the last report interval. */
+  readonly requestsPerSecond: number;
   /** Writes per second (its sequence numbers' advance) over the last report interval. */
   readonly writesPerSecond: number;
 }
@@ -92,8 +112,9 @@ export interface ServerStats {
   readonly tablets: readonly TabletStatsReport[];
 }
 
-export function statsKey(serverId: string): string {
-  return STATS_PREFIX + serverId;
+/** A request to move a tablet to server `to`. */
+export interface MoveRequest {
+  readonly to: string;
 }
 
 export function serverKey(id: string): string {
@@ -110,6 +131,14 @@ export function assignKey(t: { tableId: string; tabletDir: string }): string {
 
 export function loadedKey(t: { tableId: string; tabletDir: string }): string {
   return `${LOADED_PREFIX}${t.tableId}/${t.tabletDir}`;
+}
+
+export function statsKey(serverId: string): string {
+  return STATS_PREFIX + serverId;
+}
+
+export function moveKey(t: { tableId: string; tabletDir: string }): string {
+  return `${MOVE_PREFIX}${t.tableId}/${t.tabletDir}`;
 }
 
 /** `{ tableId, tabletDir }` of an assign/ or loaded/ key after its prefix. */
@@ -131,7 +160,8 @@ export function decodeValue<T>(key: string, bytes: Buffer): T {
   } catch {
     throw errors.dataLoss('cluster key holds no valid JSON', { key });
   }
-  if (parsed.version !== CLUSTER_KEY_VERSION) {
+  const v = parsed.version;
+  if (typeof v !== 'number' || v < CLUSTER_KEY_VERSION_READ_MIN || v > CLUSTER_KEY_VERSION) {
     throw errors.failedPrecondition('cluster key has a version this build does not read', {
       key,
       version: String(parsed.version),
@@ -159,6 +189,7 @@ export function encodeAssignment(a: Assignment): Buffer {
   return encodeValue({
     server: a.server,
     ownerEpoch: a.ownerEpoch,
+    ...(a.moveTo !== undefined ? { moveTo: a.moveTo } : {}),
     tablet: {
       tableId: t.tableId,
       tabletDir: t.tabletDir,
@@ -174,6 +205,7 @@ export function decodeAssignment(key: string, bytes: Buffer): Assignment {
   const s = decodeValue<{
     server: string;
     ownerEpoch: number;
+    moveTo?: string;
     tablet: {
       tableId: string;
       tabletDir: string;
@@ -187,6 +219,7 @@ export function decodeAssignment(key: string, bytes: Buffer): Assignment {
   return {
     server: s.server,
     ownerEpoch: s.ownerEpoch,
+    ...(typeof s.moveTo === 'string' ? { moveTo: s.moveTo } : {}),
     tablet: {
       tableId: t.tableId,
       tabletDir: t.tabletDir,

@@ -1,6 +1,6 @@
 /**
  * A process's view of the cluster keys (src/cluster/cluster-keys.ts): live servers, the master,
- * table records, assignments and loaded reports, kept current by listing `cluster/` and watching
+ * table records, assignments, loaded reports and move requests, kept current by listing `cluster/` and watching
  * it from the next revision. Tablet servers route and open tablets from it; the master follows the
  * servers and loaded reports through it.
  *
@@ -30,6 +30,8 @@ import {
   type LoadedTablet,
   MASTER_KEY,
   type MasterInfo,
+  MOVE_PREFIX,
+  type MoveRequest,
   SERVERS_PREFIX,
   type ServerInfo,
   TABLES_PREFIX,
@@ -56,6 +58,8 @@ export class ClusterView {
   readonly assignments = new Map<string, Map<string, Assignment>>();
   /** By `<table id>/<tablet dir>`. */
   readonly loaded = new Map<string, LoadedTablet>();
+  /** By `<table id>/<tablet dir>`: pending move requests. */
+  readonly moveRequests = new Map<string, MoveRequest>();
   master: MasterInfo | undefined;
   revision = 0;
   private readonly sorted = new Map<string, RoutedTablet[]>();
@@ -133,6 +137,7 @@ export class ClusterView {
     this.tables.clear();
     this.assignments.clear();
     this.loaded.clear();
+    this.moveRequests.clear();
     this.sorted.clear();
     this.master = undefined;
     for (const e of entries) this.apply(e.key, e.value);
@@ -195,6 +200,10 @@ export class ClusterView {
       const rest = key.slice(LOADED_PREFIX.length);
       if (value) this.loaded.set(rest, decodeValue<LoadedTablet>(key, value));
       else this.loaded.delete(rest);
+    } else if (key.startsWith(MOVE_PREFIX)) {
+      const rest = key.slice(MOVE_PREFIX.length);
+      if (value) this.moveRequests.set(rest, decodeValue<MoveRequest>(key, value));
+      else this.moveRequests.delete(rest);
     } else if (key === MASTER_KEY) {
       this.master = value ? decodeValue<MasterInfo>(key, value) : undefined;
     }

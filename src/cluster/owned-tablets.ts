@@ -46,10 +46,11 @@ class KeepingNamespaceFiles extends NamespaceFiles {
   }
 }
 
-/** One open tablet and the table record it was opened with. */
+/** One open tablet, the table record it was opened with, and its row operations so far. */
 interface Owned {
   readonly handle: TabletHandle;
   readonly table: OpenTable;
+  requests: number;
 }
 
 /** What the owned tablets need. */
@@ -129,11 +130,12 @@ export class OwnedTablets {
       try {
         const handle = await this.lifecycle.openTablet(openTable, record, ownerEpoch);
         openTable.record = table;
-        this.owned.set(key(record.tableId, record.tabletDir), { handle, table: openTable });
+        this.owned.set(key(record.tableId, record.tabletDir), { handle, table: openTable, requests: 0 });
         return handle;
       } catch (err) {
         if (!hasCode(err, ErrorCode.FailedPrecondition) || tries >= limits.CLUSTER_TABLET_OPEN_TRIES_MAX)
           throw err;
+        this.options.log.info({ err, tablet: record.tabletDir, tries }, 'opening a tablet failed; retrying');
         await this.sleep(limits.CLUSTER_TABLET_OPEN_RETRY_MS);
       }
     }
@@ -150,6 +152,46 @@ export class OwnedTablets {
     if (!o.handle.paused) await o.handle.pause();
     await Promise.race([o.handle.whenUnread(), this.sleep(limits.CLUSTER_CLOSE_READERS_WAIT_MS)]);
     await o.handle.engine.close();
+  }
+
+  /**
+   * Lets go of a tablet for a planned move: stops its compactions (close would wait for one)
+   * and flushes its memtable while it still serves; then stops admitting writes (it leaves the
+   * served set at once: a write arriving now is answered UNAVAILABLE), waits for the writes
+   * inside, flushes what they added only if that reaches CLUSTER_MOVE_FINAL_FLUSH_BYTES_MIN (the
+   * next owner replays less faster than it is flushed here: its open writes a new manifest
+   * anyway) and closes it. Resolves with the milliseconds it served while flushing and those it
+   * took once writes stopped, or undefined when the tablet was not open here.
+   */
+  async release(
+    tableId: string,
+    tabletDir: string,
+  ): Promise<{ flushMs: number; stoppedMs: number } | undefined> {
+    const clock = this.options.clock;
+    const startedMs = clock.monotonicMs();
+    const first = this.owned.get(key(tableId, tabletDir));
+    if (!first) return undefined;
+    // No compaction may start or still run when the engine closes: close would wait for it.
+    await first.handle.engine.suspendCompactions();
+    await first.handle.engine.flush();
+    const o = this.owned.get(key(tableId, tabletDir));
+    if (o !== first) return undefined;
+    const stoppedAtMs = clock.monotonicMs();
+    this.owned.delete(key(tableId, tabletDir));
+    await o.handle.pause();
+    // Best effort: what a failed flush leaves is in the WAL, which the next owner replays.
+    if (o.handle.engine.memtableBytes() >= limits.CLUSTER_MOVE_FINAL_FLUSH_BYTES_MIN)
+      await o.handle.engine
+        .flush()
+        .catch((err) => this.options.log.warn({ err, tablet: tabletDir }, 'flush before a move failed'));
+    await Promise.race([o.handle.whenUnread(), this.sleep(limits.CLUSTER_CLOSE_READERS_WAIT_MS)]);
+    await o.handle.engine.close();
+    return { flushMs: stoppedAtMs - startedMs, stoppedMs: clock.monotonicMs() - stoppedAtMs };
+  }
+
+  /** Row operations served so far from a tablet this server has open (0 when it has not). */
+  requestCount(tableId: string, tabletDir: string): number {
+    return this.owned.get(key(tableId, tabletDir))?.requests ?? 0;
   }
 
   /** Closes every tablet (the session was lost or the server stops). */
@@ -178,7 +220,9 @@ export class OwnedTablets {
    */
   async withTablet<T>(handle: TabletHandle, op: (h: TabletHandle) => Promise<T>): Promise<T> {
     this.requireServing();
-    if (this.get(handle.record.tableId, handle.record.tabletDir) !== handle) throw movedError(handle.record);
+    const o = this.owned.get(key(handle.record.tableId, handle.record.tabletDir));
+    if (o?.handle !== handle) throw movedError(handle.record);
+    o.requests++;
     const entered = handle.enter();
     if (entered !== true) throw movedError(handle.record);
     let result: T;

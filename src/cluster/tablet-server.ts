@@ -11,8 +11,17 @@
  * closes every tablet, then registers again under a new id after CLUSTER_REJOIN_RETRY_MS (the
  * master has reassigned its tablets meanwhile, possibly back to it).
  *
+ * Planned moves: a tablet whose assignment here names `moveTo` is released (flushed, closed;
+ * `OwnedTablets.release`) outside the reconcile round, so opens of other tablets never wait on a
+ * flush; then the server reports `released` in the tablet's loaded key and does not open it again
+ * under that epoch unless the move is cancelled (the assignment loses `moveTo`).
+ *
+ * Load reports: a `TabletStatsPublisher` writes `cluster-stats/<id>` (ephemeral) with each open
+ * tablet's size and request and write rates, for the master's balancer and the consoles.
+ *
  * Concurrency: single event-loop thread. Reconciling (open/close to match the assignments) runs
- * one round at a time; a change seen during a round schedules one more round.
+ * one round at a time; a change seen during a round schedules one more round. A release runs at
+ * most once at a time per tablet; a round that would close a releasing tablet waits for it.
  */
 import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
 import * as limits from '../common/limits.js';
@@ -72,6 +81,11 @@ export class TabletServer {
   private closed = false;
   /** Table record each open tablet's table was last given, by table id. */
   private readonly applied = new Map<string, TableRecord>();
+  /** Planned-move releases under way, by `<table id>/<tablet dir>`. */
+  private readonly releasing = new Map<string, Promise<void>>();
+  /** `<table id>/<tablet dir>@<epoch>` released here for a move (not to be opened again). */
+  private readonly released = new Set<string>();
+  /** Request counts at the last load report, by `<table id>/<tablet dir>`. */
   private publicServer!: RunningServer;
   private peerServer!: RunningServer;
   private readonly tablets: OwnedTablets;
@@ -131,6 +145,7 @@ export class TabletServer {
       log: options.log,
       current: () => ({ serverId: s.self.id, session: s.session }),
       tablets: () => s.tablets.all(),
+      requestCount: (tableId, tabletDir) => s.tablets.requestCount(tableId, tabletDir),
     });
     s.view.onChange(() => s.scheduleReconcile());
     s.scheduleReconcile();
@@ -226,12 +241,17 @@ export class TabletServer {
       for (const a of tablets.values())
         if (a.server === me) wanted.set(`${tableId}/${a.tablet.tabletDir}`, { table, assignment: a });
     }
+    for (const [k, p] of this.releasing) {
+      const a = wanted.get(k)?.assignment;
+      if (a?.moveTo === undefined) await p;
+    }
     for (const h of this.tablets.all()) {
       const w = wanted.get(`${h.record.tableId}/${h.record.tabletDir}`);
       if (w && w.assignment.ownerEpoch === h.ownerEpoch) continue;
       await this.tablets.close(h.record.tableId, h.record.tabletDir);
       await this.options.coord.delete(loadedKey(h.record)).catch(() => false);
     }
+    this.startReleases(wanted, session);
     for (const { table } of wanted.values()) {
       if (this.applied.get(table.schema.tableId) !== table) {
         this.tablets.applyTableRecord(table);
@@ -239,7 +259,9 @@ export class TabletServer {
       }
     }
     const opening = [...wanted.values()].filter(
-      (w) => this.tablets.get(w.assignment.tablet.tableId, w.assignment.tablet.tabletDir) === undefined,
+      (w) =>
+        w.assignment.moveTo === undefined &&
+        this.tablets.get(w.assignment.tablet.tableId, w.assignment.tablet.tabletDir) === undefined,
     );
     const failed = await Promise.all(
       opening.map((w) =>
@@ -256,6 +278,66 @@ export class TabletServer {
     // in a later round, for as long as it stays assigned here.
     if (failed.includes(true))
       this.timers.setTimer(limits.CLUSTER_REJOIN_RETRY_MS, () => this.scheduleReconcile());
+  }
+
+  /**
+   * Starts releasing every wanted tablet whose assignment names `moveTo` (open here or not: one not
+   * open is reported released at once); forgets releases of moves that were cancelled.
+   */
+  private startReleases(wanted: ReadonlyMap<string, { assignment: Assignment }>, session: Session): void {
+    for (const r of [...this.released]) {
+      const [k, epoch] = r.split('@') as [string, string];
+      const a = wanted.get(k)?.assignment;
+      if (a?.moveTo === undefined || String(a.ownerEpoch) !== epoch) this.released.delete(r);
+    }
+    for (const [k, { assignment: a }] of wanted) {
+      if (a.moveTo === undefined || this.releasing.has(k) || this.released.has(`${k}@${a.ownerEpoch}`))
+        continue;
+      const p = this.releaseOne(k, a, session).then(
+        () => {
+          this.releasing.delete(k);
+          this.scheduleReconcile();
+        },
+        (err) => {
+          // Tried again after a pause (the master cancels the move if it never succeeds).
+          this.options.log.warn({ err, tablet: a.tablet.tabletDir }, 'releasing a tablet failed');
+          this.timers.setTimer(limits.CLUSTER_REJOIN_RETRY_MS, () => {
+            this.releasing.delete(k);
+            this.scheduleReconcile();
+          });
+        },
+      );
+      this.releasing.set(k, p);
+    }
+  }
+
+  /** Flushes and closes one tablet for a planned move, then reports it released. */
+  private async releaseOne(k: string, a: Assignment, session: Session): Promise<void> {
+    const t = a.tablet;
+    const h = this.tablets.get(t.tableId, t.tabletDir);
+    if (h && h.ownerEpoch !== a.ownerEpoch) return;
+    const took = await this.tablets.release(t.tableId, t.tabletDir);
+    const reportAtMs = this.clock.monotonicMs();
+    const now = this.view.assignments.get(t.tableId)?.get(t.tabletDir);
+    if (!session.isValid() || now?.server !== this.self.id || now.ownerEpoch !== a.ownerEpoch) return;
+    this.released.add(`${k}@${a.ownerEpoch}`);
+    await this.options.coord.put(
+      loadedKey(t),
+      encodeValue({ server: this.self.id, ownerEpoch: a.ownerEpoch, released: true }),
+      { session },
+    );
+    this.options.log.info(
+      {
+        table: t.tableId,
+        tablet: t.tabletDir,
+        ownerEpoch: a.ownerEpoch,
+        moveTo: a.moveTo,
+        flushMs: Math.round(took?.flushMs ?? 0),
+        stoppedMs: Math.round(took?.stoppedMs ?? 0),
+        reportMs: Math.round(this.clock.monotonicMs() - reportAtMs),
+      },
+      'tablet released',
+    );
   }
 
   private async openOne(table: TableRecord, a: Assignment, session: Session): Promise<void> {
@@ -298,6 +380,7 @@ export class TabletServer {
     await this.publicServer.close();
     await this.peerServer.close();
     await this.reconciling;
+    await Promise.all([...this.releasing.values()]);
     await this.tablets.closeAll();
     await this.tablets.closeWorkers();
     await this.session?.close();

@@ -1,7 +1,8 @@
 /**
  * Publishes a tablet server's statistics report (`cluster-stats/<server id>`, src/cluster/cluster-keys.ts):
- * for each tablet it holds, its approximate size and its writes per second (how fast its engine's
- * sequence numbers advanced since the previous report). The master's console draws the tablet map
+ * for each tablet it holds, its approximate size, its row operations per second (reads and writes
+ * this server served from it) and its writes per second (how fast its engine's sequence numbers
+ * advanced since the previous report). The master's balancer weighs sizes and request rates. The master's console draws the tablet map
  * from these reports; the server's own `/metrics` reads `latest()`.
  *
  * With it goes the server's rate of successful calls naming a table (reads and writes, all tablets).
@@ -34,11 +35,13 @@ export interface StatsSource {
   current(): { readonly serverId: string; readonly session: Session | undefined };
   /** The tablets it has open. */
   tablets(): readonly TabletHandle[];
+  /** Row operations served so far from an open tablet (reads and writes). */
+  requestCount(tableId: string, tabletDir: string): number;
 }
 
 /** Takes and writes a server's statistics reports on a timer. */
 export class TabletStatsPublisher {
-  private last = new Map<string, { sequence: number; atMs: number }>();
+  private last = new Map<string, { sequence: number; requests: number; atMs: number }>();
   private lastCalls: { calls: number; atMs: number } | undefined;
   private report: ServerStats | undefined;
   private stopped = false;
@@ -63,21 +66,24 @@ export class TabletStatsPublisher {
   take(): ServerStats {
     const { clock } = this.source;
     const atMs = clock.monotonicMs();
-    const next = new Map<string, { sequence: number; atMs: number }>();
+    const next = new Map<string, { sequence: number; requests: number; atMs: number }>();
     const tablets: TabletStatsReport[] = [];
     for (const h of this.source.tablets().slice(0, CLUSTER_METRICS_TABLETS_MAX)) {
       const key = `${h.record.tableId}/${h.record.tabletDir}`;
       const sequence = h.engine.stats().lastSequence;
+      const requests = this.source.requestCount(h.record.tableId, h.record.tabletDir);
       const before = this.last.get(key);
       const seconds = before === undefined ? 0 : (atMs - before.atMs) / MS_PER_SECOND;
+      const rate = (now: number, then: number | undefined) =>
+        then === undefined || seconds <= 0 ? 0 : Math.max(0, (now - then) / seconds);
       tablets.push({
         tableId: h.record.tableId,
         tabletDir: h.record.tabletDir,
         dataBytes: h.engine.approximateBytes(),
-        writesPerSecond:
-          before === undefined || seconds <= 0 ? 0 : Math.max(0, (sequence - before.sequence) / seconds),
+        requestsPerSecond: rate(requests, before?.requests),
+        writesPerSecond: rate(sequence, before?.sequence),
       });
-      next.set(key, { sequence, atMs });
+      next.set(key, { sequence, requests, atMs });
     }
     this.last = next;
     this.report = {

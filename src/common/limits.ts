@@ -453,3 +453,23 @@ export const CLUSTER_METRICS_TARGETS_MAX = 128;
 export const CLUSTER_METRICS_TABLETS_MAX = 2_000;
 /** Splits and merges the one-process console remembers per table (newest kept). */
 export const CONSOLE_TABLE_HISTORY_MAX = 100;
+
+// ---- Cluster balancing and planned moves (src/master/balancer.ts, src/master/planned-moves.ts) ----
+/** Period of the master's balancing round. */
+export const CLUSTER_BALANCE_PERIOD_MS = 5_000;
+/** Delay of the balancing round the master runs after the set of live servers changed. */
+export const CLUSTER_BALANCE_AFTER_CHANGE_MS = 1_000;
+/** Most planned moves in flight at once (a balancing round starts at most this many less those running). */
+export const CLUSTER_BALANCE_MOVES_MAX = 4;
+/** Most (tablet, server) candidates the balancer weighs per step (sampled beyond). */
+export const CLUSTER_BALANCE_CANDIDATES_MAX = 20_000;
+/**
+ * A tablet released for a move is flushed again after its writes stopped only if its memtable
+ * holds this much (what the first flush, made while it still served, left behind); less is
+ * replayed from the WAL by the next owner.
+ */
+export const CLUSTER_MOVE_FINAL_FLUSH_BYTES_MIN = 1024 * 1024;
+/** A tablet handed over is not moved again by the balancer for this long. */
+export const CLUSTER_BALANCE_MOVED_COOLDOWN_MS = 30_000;
+/** Longest an owner may take to release a tablet for a planned move before the move is cancelled. */
+export const CLUSTER_MOVE_RELEASE_WAIT_MS = 10_000;

@@ -6,8 +6,8 @@
  *
  * Assignment (`reconcile`, level-triggered): every tablet of every table the catalog holds must be
  * assigned to a live server (a key under `cluster/servers/`). A tablet whose server's key vanished
- * (its session expired: the server died or was cut off) gets a new server, the one with the fewest
- * tablets. Each new assignment is one txn comparing the key's version as read, with an owner epoch
+ * (its session expired: the server died or was cut off) gets a new server: the one it was moving
+ * to (src/master/planned-moves.ts) if that one lives, else the one with the fewest tablets. Each new assignment is one txn comparing the key's version as read, with an owner epoch
  * of the revision it was read at plus one, so a tablet's epochs strictly increase. Assignment and
  * table keys the catalog does not name are deleted. A round runs at start, on every change of the
  * live servers, and again after a failed round (CLUSTER_RECONCILE_RETRY_MS).
@@ -186,7 +186,8 @@ export class AssignmentHost implements TabletHostControl {
         wanted.add(key);
         const a = current.get(key)?.a;
         if (a && load.has(a.server)) continue;
-        const server = leastLoaded(load);
+        // A tablet whose owner died while moving goes where it was moving, if that server lives.
+        const server = a?.moveTo !== undefined && load.has(a.moveTo) ? a.moveTo : leastLoaded(load);
         if (server === undefined) return;
         const ownerEpoch = revision + 1;
         const txn = await this.options.coord.txn({

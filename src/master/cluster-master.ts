@@ -9,13 +9,20 @@
  * engine's OS lock keeps a lingering old master's catalog writes out on one machine; fencing every
  * catalog commit by the master epoch is not done yet.
  *
+ * Balancing: every CLUSTER_BALANCE_PERIOD_MS, and CLUSTER_BALANCE_AFTER_CHANGE_MS after the set of
+ * live servers changed (a server joined or left), the master weighs the servers' load reports
+ * (`cluster-stats/…`) with the balancer (src/master/balancer.ts, seeded from the injected random)
+ * and starts up to CLUSTER_BALANCE_MOVES_MAX planned moves, less those still in flight
+ * (src/master/planned-moves.ts).
+ *
  * Concurrency: single event-loop thread. Admin operations run one at a time on the metadata
  * service's chain; an admin answer is sent only after the coordination keys it changed are written.
  */
 
 import { CLUSTER_MASTER_LOCK, encodeValue, MASTER_KEY } from '../cluster/cluster-keys.js';
 import { ClusterView } from '../cluster/cluster-view.js';
-import { type Clock, type Rand, systemClock, systemRand } from '../common/clock.js';
+import { ServerStatsCache } from '../cluster/server-stats-cache.js';
+import { type Clock, type Rand, SeededRand, systemClock, systemRand } from '../common/clock.js';
 import { ErrorCode, errors, hasCode } from '../common/errors.js';
 import * as limits from '../common/limits.js';
 import type { Logger } from '../common/logger.js';
@@ -31,7 +38,9 @@ import type { FamilyModification, TableSchema, TableStore, Tablet } from '../tab
 import { sharedEngineResources } from '../tablet/tablet-host.js';
 import { TabletDirNames } from '../tablet/tablet-lifecycle.js';
 import { AssignmentHost } from './assignment-host.js';
+import { type BalancerTablet, planMoves } from './balancer.js';
 import { locateMetadata } from './metadata-root.js';
+import { PlannedMoves } from './planned-moves.js';
 
 /** The master's admin API: schema admin on the metadata service; no rows. */
 class MasterStore implements TableStore {
@@ -166,6 +175,78 @@ async function openCatalog(
   }
 }
 
+/**
+ * The view's assigned tablets with their servers' last reported loads; one moving counts at its
+ * destination; moving and recently moved ones are pinned.
+ */
+function balancerTablets(view: ClusterView, stats: ServerStatsCache, moves: PlannedMoves): BalancerTablet[] {
+  const out: BalancerTablet[] = [];
+  for (const [tableId, tablets] of view.assignments) {
+    for (const a of tablets.values()) {
+      const key = `${tableId}/${a.tablet.tabletDir}`;
+      const load = stats.tablet(tableId, a.tablet.tabletDir);
+      out.push({
+        key,
+        server: a.moveTo ?? a.server,
+        bytes: load?.dataBytes ?? 0,
+        requestsPerSec: load?.requestsPerSecond ?? 0,
+        pinned: a.moveTo !== undefined || moves.movedRecently(key),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs balancing rounds until the returned function is called: one every CLUSTER_BALANCE_PERIOD_MS
+ * and one CLUSTER_BALANCE_AFTER_CHANGE_MS after the live servers change.
+ */
+function startBalancing(
+  view: ClusterView,
+  stats: ServerStatsCache,
+  moves: PlannedMoves,
+  timers: CoordinationTimers,
+  rand: Rand,
+  log: Logger,
+): () => void {
+  let stopped = false;
+  let signature = '';
+  let cancelNext: () => void = () => undefined;
+  const round = async () => {
+    const budget = limits.CLUSTER_BALANCE_MOVES_MAX - moves.inFlight();
+    if (budget <= 0) return;
+    await stats.refresh();
+    const servers = [...view.servers.keys()];
+    const plan = planMoves(servers, balancerTablets(view, stats, moves), budget, rand);
+    for (const m of plan)
+      if (await moves.begin(m.key, m.to))
+        log.info({ tablet: m.key, from: m.from, to: m.to }, 'balancer moves a tablet');
+  };
+  const schedule = (ms: number) => {
+    cancelNext();
+    cancelNext = timers.setTimer(ms, () => {
+      if (stopped) return;
+      round()
+        .catch((err) => log.warn({ err }, 'balancing round failed'))
+        .finally(() => {
+          if (!stopped) schedule(limits.CLUSTER_BALANCE_PERIOD_MS);
+        });
+    });
+  };
+  const stopWatching = view.onChange(() => {
+    const now = [...view.servers.keys()].sort().join(',');
+    if (now === signature) return;
+    signature = now;
+    schedule(limits.CLUSTER_BALANCE_AFTER_CHANGE_MS);
+  });
+  schedule(limits.CLUSTER_BALANCE_PERIOD_MS);
+  return () => {
+    stopped = true;
+    stopWatching();
+    cancelNext();
+  };
+}
+
 /** Becomes the master (waiting for the lock), loads the catalog, assigns tablets and serves admin. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
   const clock = options.clock ?? systemClock;
@@ -196,6 +277,18 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   });
   await metadata.load();
   host.start();
+  const moves = new PlannedMoves({ coord, view, timers, clock, log });
+  moves.start();
+  const balancerSeed = Math.floor(rand.next() * 0x1_0000_0000);
+  log.info({ seed: balancerSeed }, 'balancer seeded');
+  const stopBalancing = startBalancing(
+    view,
+    new ServerStatsCache(coord),
+    moves,
+    timers,
+    new SeededRand(balancerSeed),
+    log,
+  );
   const server: RunningServer = await startServer({
     host: options.host,
     port: options.port,
@@ -209,6 +302,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     view,
     async close() {
       stopLease();
+      stopBalancing();
+      moves.close();
       host.close();
       view.close();
       await server.close();

@@ -18,6 +18,7 @@
  * and only while someone looks (a stream is open or an API call came since the last sample).
  */
 import type { ClusterView } from '../cluster/cluster-view.js';
+import { ServerStatsCache } from '../cluster/server-stats-cache.js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { METRICS_CONTENT_TYPE } from '../common/metrics.js';
@@ -25,7 +26,7 @@ import type { Coordination } from '../coord/coordination.js';
 import type { RpcObserver } from '../server/observability.js';
 import { ClusterEventLog } from './cluster-events.js';
 import { type ClusterMetricsSource, registerClusterMetrics } from './cluster-metrics.js';
-import { type ClusterViewSources, clusterOverview, clusterTable, ServerStatsCache } from './cluster-views.js';
+import { type ClusterViewSources, clusterOverview, clusterTable } from './cluster-views.js';
 import { EventStreamHub } from './event-stream.js';
 import {
   type Asset,

@@ -12,15 +12,9 @@
  * Concurrency: views are synchronous snapshots on the event loop; the cache refreshes itself
  * asynchronously, one coordination read at a time.
  */
-import {
-  decodeValue,
-  type ServerStats,
-  STATS_PREFIX,
-  type TabletStatsReport,
-} from '../cluster/cluster-keys.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
+import type { ServerStatsCache } from '../cluster/server-stats-cache.js';
 import { CLUSTER_CONSOLE_TABLETS_MAX, CONSOLE_TABLES_LISTED_MAX } from '../common/limits.js';
-import type { Coordination } from '../coord/coordination.js';
 import type { ClusterEvent, ClusterEventLog } from './cluster-events.js';
 import { gcRuleText } from './console-views.js';
 
@@ -84,51 +78,6 @@ export interface ClusterTableView {
   readonly tabletCount: number;
   /** This table's tablet events seen by this process, newest first. */
   readonly history: readonly ClusterEvent[];
-}
-
-/** The servers' latest statistics reports, re-read from coordination when asked and stale. */
-export class ServerStatsCache {
-  private reports = new Map<string, ServerStats>();
-  private byTablet = new Map<string, TabletStatsReport>();
-  private refreshing: Promise<void> | undefined;
-
-  constructor(private readonly coord: Coordination) {}
-
-  /** Re-reads every report (coalesces concurrent callers). */
-  refresh(): Promise<void> {
-    this.refreshing ??= this.read().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
-  }
-
-  /** The report of `serverId`, if any. */
-  server(serverId: string): ServerStats | undefined {
-    return this.reports.get(serverId);
-  }
-
-  /** A tablet's entry in its server's report, if any. */
-  tablet(tableId: string, tabletDir: string): TabletStatsReport | undefined {
-    return this.byTablet.get(`${tableId}/${tabletDir}`);
-  }
-
-  private async read(): Promise<void> {
-    const entries = await this.coord.list(STATS_PREFIX);
-    const reports = new Map<string, ServerStats>();
-    const byTablet = new Map<string, TabletStatsReport>();
-    for (const e of entries) {
-      let report: ServerStats;
-      try {
-        report = decodeValue<ServerStats>(e.key, e.value);
-      } catch {
-        continue; // A report this build cannot read (another version): the console shows none.
-      }
-      reports.set(e.key.slice(STATS_PREFIX.length), report);
-      for (const t of report.tablets ?? []) byTablet.set(`${t.tableId}/${t.tabletDir}`, t);
-    }
-    this.reports = reports;
-    this.byTablet = byTablet;
-  }
 }
 
 /** What the views read. */

@@ -32,15 +32,18 @@ const SERVE_AGAIN_MS_MAX = 20_000;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Creates the load table with one tablet per probe. */
-export async function createLoadTable(entry: ClusterProcess): Promise<void> {
+/** Creates the load table with one tablet per probe (or split at `splits`). */
+export async function createLoadTable(
+  entry: ClusterProcess,
+  splits: readonly string[] = SPLITS,
+): Promise<void> {
   const admin = connectTableAdmin(entry.address);
   try {
     await unary(admin, 'CreateTable', {
       parent: INSTANCE_NAME,
       tableId: LOAD_TABLE,
       table: { columnFamilies: { cf: {} } },
-      initialSplits: SPLITS.map((k) => ({ key: Buffer.from(k) })),
+      initialSplits: splits.map((k) => ({ key: Buffer.from(k) })),
     });
   } finally {
     admin.close();
