@@ -2,9 +2,10 @@
  * The row operations of one table on a tablet server's public API: each row goes to the server its
  * tablet is assigned to in the cluster view — this server's own tablets directly (through the
  * owner checks of src/cluster/owner-store.ts), other servers' over their peer port
- * (src/cluster/peer-client.ts), one hop. A `moved` answer makes the router refresh the view from
- * coordination and try again, at most CLUSTER_MOVED_RETRIES_MAX times; other errors go to the
- * client (UNAVAILABLE while a tablet is opening or its server is dead: the client retries).
+ * (src/cluster/peer-client.ts), one hop. An answer that the tablet is changing hands (`moved`,
+ * opening, its server gone) makes the router refresh the view and try again, with growing pauses,
+ * for at most CLUSTER_HAND_OVER_WAIT_MS_MAX (src/cluster/hand-over-wait.ts): a move is a slower
+ * call, not an error. Other errors, and hand-overs that take longer, go to the client.
  *
  * - MutateRows is split by owner; each group is one call, each entry keeps its own outcome.
  * - ReadRows walks the table's tablets in key order (reverse order when reversed), one at a time,
@@ -21,7 +22,7 @@
  * Concurrency: single event-loop thread; nothing is cached here beyond the view.
  */
 import { errors } from '../common/errors.js';
-import { CLUSTER_MOVED_RETRIES_MAX } from '../common/limits.js';
+import type { CoordinationTimers } from '../coord/coordination-timers.js';
 import { type KeyRange, rowEndKey, rowStartKey } from '../model/cell-key.js';
 import type { ValidMutation } from '../model/mutation.js';
 import type { RowFilter } from '../model/proto-types.js';
@@ -31,7 +32,8 @@ import type { CompiledFilter } from '../model/row-filter.js';
 import { selectionRanges } from '../tablet/row-reader.js';
 import type { ReadRowsQuery, RowKeySample, RowMutations, Tablet } from '../tablet/table-store-api.js';
 import type { ClusterView, RoutedTablet } from './cluster-view.js';
-import { isMoved, movedError } from './owned-tablets.js';
+import { HandOverWait, isHandOver } from './hand-over-wait.js';
+import { movedError } from './owned-tablets.js';
 import type { PeerClients } from './peer-client.js';
 
 /** Where a row operation can go. */
@@ -47,6 +49,8 @@ export interface RoutingContext {
    * neither serves nor forwards, so a woken zombie relays nothing with a view it cannot trust.
    */
   requireServing(): void;
+  /** Timers for the pauses between tries of a tablet changing hands. */
+  readonly timers: CoordinationTimers;
 }
 
 /** `ranges` (sorted, disjoint) intersected with [lo, hi). */
@@ -74,6 +78,10 @@ export class RoutingTablet implements Tablet {
     return new RoutingTablet(this.ctx, this.tableId, filter);
   }
 
+  private handOverWait(): HandOverWait {
+    return new HandOverWait(this.ctx.timers, () => this.ctx.view.refresh());
+  }
+
   /** The peer address of a tablet's owner, or undefined when the owner is this server. */
   private ownerAddress(t: RoutedTablet): string | undefined {
     if (t.assignment.server === this.ctx.self.id) return undefined;
@@ -97,13 +105,13 @@ export class RoutingTablet implements Tablet {
   ): Promise<T> {
     const key = rowStartKey(rowKey);
     this.ctx.requireServing();
-    for (let attempt = 0; ; attempt++) {
+    const wait = this.handOverWait();
+    for (;;) {
       try {
         const address = this.ownerAddress(this.find(key));
         return await (address === undefined ? local(this.ctx.local(this.tableId)) : remote(address));
       } catch (err) {
-        if (!isMoved(err) || attempt >= CLUSTER_MOVED_RETRIES_MAX) throw err;
-        await this.ctx.view.refresh();
+        if (!(await wait.again(err))) throw err;
       }
     }
   }
@@ -120,11 +128,12 @@ export class RoutingTablet implements Tablet {
     const outcomes: unknown[] = new Array(entries.length).fill(undefined);
     this.ctx.requireServing();
     let pending = entries.map((_, i) => i);
-    for (let attempt = 0; pending.length > 0; attempt++) {
+    const wait = this.handOverWait();
+    while (pending.length > 0) {
       await this.mutateGroups(entries, pending, outcomes);
-      pending = pending.filter((i) => isMoved(outcomes[i]));
-      if (pending.length === 0 || attempt >= CLUSTER_MOVED_RETRIES_MAX) break;
-      await this.ctx.view.refresh();
+      pending = pending.filter((i) => isHandOver(outcomes[i]));
+      const first = pending[0];
+      if (first === undefined || !(await wait.again(outcomes[first]))) break;
     }
     return outcomes;
   }
@@ -212,12 +221,12 @@ export class RoutingTablet implements Tablet {
    */
   async sampleRowKeysAsync(): Promise<RowKeySample[]> {
     this.ctx.requireServing();
-    for (let attempt = 0; ; attempt++) {
+    const wait = this.handOverWait();
+    for (;;) {
       try {
         return await this.samplesOnce();
       } catch (err) {
-        if (!isMoved(err) || attempt >= CLUSTER_MOVED_RETRIES_MAX) throw err;
-        await this.ctx.view.refresh();
+        if (!(await wait.again(err))) throw err;
       }
     }
   }
@@ -279,7 +288,8 @@ export class RoutingTablet implements Tablet {
     let remaining = query.rowsLimit;
     for (const t of query.reversed ? [...tablets].reverse() : tablets) {
       let sub = clip(ranges, t.startKey, t.endKey);
-      for (let attempt = 0; sub.length > 0; attempt++) {
+      const wait = this.handOverWait();
+      while (sub.length > 0) {
         let last: Buffer | undefined;
         try {
           for await (const row of this.segment(t.assignment.tablet.tabletDir, sub, query, remaining)) {
@@ -289,8 +299,7 @@ export class RoutingTablet implements Tablet {
           }
           break;
         } catch (err) {
-          if (!isMoved(err) || attempt >= CLUSTER_MOVED_RETRIES_MAX) throw err;
-          await this.ctx.view.refresh();
+          if (!(await wait.again(err))) throw err;
           if (last !== undefined) {
             sub = query.reversed
               ? clip(sub, sub[0]?.start as Buffer, rowStartKey(last))

@@ -121,6 +121,7 @@ export class TabletServer {
         self: this.self,
         local: (tableId) => owner.tablet(tableId),
         requireServing: () => this.tablets.requireServing(),
+        timers: this.timers,
       },
       this.clock,
     );

@@ -411,8 +411,16 @@ export const CLUSTER_RECONCILE_RETRY_MS = 500;
 export const CLUSTER_FORWARD_DEADLINE_MS = 30_000;
 /** Rows a forwarded ReadRows segment collects before they are chunked and sent on. */
 export const CLUSTER_READ_BATCH_ROWS = 256;
-/** Times a routed call refreshes its assignments after a `moved` answer and tries again. */
-export const CLUSTER_MOVED_RETRIES_MAX = 1;
+/**
+ * Longest a routed call waits, in pauses between tries, for a tablet changing hands (a planned move,
+ * or a failover) before its client gets UNAVAILABLE (src/cluster/hand-over-wait.ts): a planned move
+ * takes a fraction of it, a failover about the session TTL plus reassignment.
+ */
+export const CLUSTER_HAND_OVER_WAIT_MS_MAX = 4_000;
+/** First pause before a routed call tries a changing tablet again (the first retry has none). */
+export const CLUSTER_HAND_OVER_PAUSE_FIRST_MS = 10;
+/** Longest single pause between tries; pauses double up to it. */
+export const CLUSTER_HAND_OVER_PAUSE_MAX_MS = 250;
 
 // ---- `tabula cluster up` (src/cli/cluster-up.ts) ----
 /** Most tablet servers `tabula cluster up` starts. */

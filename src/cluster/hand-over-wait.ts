@@ -1,0 +1,61 @@
+/**
+ * How a routed call rides out a tablet changing hands. While a tablet moves (planned move, or
+ * failover after its server died), the owner answers `moved` or "opening", or the view names a
+ * server that is gone. Each of these answers is given before anything is applied, so the router
+ * may try again without risk of applying a write twice; it refreshes its view and retries, with a
+ * growing pause, for at most CLUSTER_HAND_OVER_WAIT_MS_MAX in all. A client so sees a move as a
+ * slower call, not an error; only a hand-over that takes longer reaches it, as UNAVAILABLE (which
+ * clients retry). Errors of any other kind (a peer that stopped answering mid-call, whose write may
+ * have been applied) are never retried here.
+ *
+ * Concurrency: one instance per routed call, on the event loop; pauses come from the injected timers.
+ */
+import {
+  CLUSTER_HAND_OVER_PAUSE_FIRST_MS,
+  CLUSTER_HAND_OVER_PAUSE_MAX_MS,
+  CLUSTER_HAND_OVER_WAIT_MS_MAX,
+} from '../common/limits.js';
+import type { CoordinationTimers } from '../coord/coordination-timers.js';
+import { isMoved } from './owned-tablets.js';
+
+/** Answers that mean "this tablet is between owners; nothing was applied". */
+const HAND_OVER_MESSAGES = [
+  /tablet is opening on its owner/,
+  /the server of this tablet is not live/,
+  /no tablet of the table is assigned/,
+];
+
+/** Whether `err` says the row's tablet is changing hands (refused before anything was applied). */
+export function isHandOver(err: unknown): boolean {
+  if (isMoved(err)) return true;
+  const message = err instanceof Error ? err.message : '';
+  return HAND_OVER_MESSAGES.some((m) => m.test(message));
+}
+
+/** The retries of one routed call across hand-overs. */
+export class HandOverWait {
+  private tries = 0;
+  private waitedMs = 0;
+  private pauseMs = CLUSTER_HAND_OVER_PAUSE_FIRST_MS;
+
+  constructor(
+    private readonly timers: CoordinationTimers,
+    private readonly refresh: () => Promise<void>,
+  ) {}
+
+  /**
+   * After a failed try: false when `err` is not a hand-over or the wait bound is spent (the caller
+   * throws it); else pauses (not before the first retry), refreshes the view and returns true.
+   */
+  async again(err: unknown): Promise<boolean> {
+    if (!isHandOver(err) || this.waitedMs >= CLUSTER_HAND_OVER_WAIT_MS_MAX) return false;
+    if (this.tries++ > 0) {
+      const pauseMs = Math.min(this.pauseMs, CLUSTER_HAND_OVER_WAIT_MS_MAX - this.waitedMs);
+      await new Promise<void>((resolve) => this.timers.setTimer(pauseMs, resolve));
+      this.waitedMs += pauseMs;
+      this.pauseMs = Math.min(this.pauseMs * 2, CLUSTER_HAND_OVER_PAUSE_MAX_MS);
+    }
+    await this.refresh();
+    return true;
+  }
+}
