@@ -8,7 +8,8 @@
  * SampleRowKeys is answered from every owner's tablet sizes (RoutingTablet.sampleRowKeysAsync), and
  * CheckAndMutateRow runs the one-process handler on a store that keeps the request's predicate in
  * its proto form, to forward it whole to the row's owner. Every other RPC is the one-process
- * handler, unchanged.
+ * handler, unchanged. Next to them: the tablet location service (src/cluster/tablet-location-*.ts),
+ * which tells Tabula clients where each tablet's owner listens, so they can skip the hop.
  *
  * Why not `startServer`: it cannot be given a different ReadRows; keeping the one-process path
  * free of cluster code matters more than one shared constructor. When the data path moves to the
@@ -43,6 +44,8 @@ import { type InternalErrorHook, logInternalError } from '../server/status-map.j
 import { writeWithBackpressure } from '../server/stream-writer.js';
 import { TABLE_ADMIN_SERVICE_NAME, tableAdminRpcs } from '../server/table-admin-service.js';
 import type { RoutingTableStore } from './routing-table-store.js';
+import { TABLET_LOCATIONS_SERVICE_NAME, tabletLocationsDefinition } from './tablet-location-protocol.js';
+import { type TabletLocationContext, tabletLocationRpcs } from './tablet-location-service.js';
 
 /** ReadRows over the tablets of every server (see the file comment). */
 async function readRows(
@@ -102,6 +105,8 @@ export interface ClusterServerOptions {
   readonly host: string;
   readonly port: number;
   readonly store: RoutingTableStore;
+  /** Where the tablet location service (for routing clients) reads from; absent: not served. */
+  readonly locations?: TabletLocationContext;
   readonly onInternalError?: InternalErrorHook;
 }
 
@@ -161,6 +166,10 @@ export async function startClusterServer(options: ClusterServerOptions): Promise
     instanceAdminRpcs(),
     onInternal,
   );
+  if (options.locations !== undefined) {
+    const rpcs = tabletLocationRpcs(options.locations);
+    add(server, TABLET_LOCATIONS_SERVICE_NAME, tabletLocationsDefinition(), rpcs, onInternal);
+  }
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>

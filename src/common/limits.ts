@@ -453,3 +453,19 @@ export const CLUSTER_METRICS_TARGETS_MAX = 128;
 export const CLUSTER_METRICS_TABLETS_MAX = 2_000;
 /** Splits and merges the one-process console remembers per table (newest kept). */
 export const CONSOLE_TABLE_HISTORY_MAX = 100;
+
+// ---- Client routing in a cluster (src/client/tablet-*.ts, src/cluster/tablet-location-*.ts) ----
+/** Tablets one TabletLocations answer lists (the first ones in key order); rows beyond go through the entry server. */
+export const CLUSTER_LOCATION_TABLETS_MAX = 10_000;
+/** Deadline of one TabletLocations call from a client to its entry server. */
+export const CLIENT_LOCATION_DEADLINE_MS = 5_000;
+/**
+ * Age after which a client fetches a table's tablet locations again even without a failure: a
+ * stale entry costs one forwarding hop per call (the old owner's public port forwards), never an
+ * error, so this bounds how long a moved tablet keeps costing that hop.
+ */
+export const CLIENT_LOCATION_TTL_MS = 10_000;
+/** Tables whose tablet locations a client keeps (the least recently used is dropped beyond). */
+export const CLIENT_LOCATION_TABLES_MAX = 256;
+/** gRPC channels a client keeps open to tablet owners besides its entry server (least recently used closed beyond). */
+export const CLIENT_OWNER_CHANNELS_MAX = 64;
