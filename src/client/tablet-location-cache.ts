@@ -10,8 +10,11 @@
  * slower: the old owner's public port forwards the call (one hop), and a dead owner's UNAVAILABLE
  * invalidates the entry before the retry.
  *
- * A fetch that fails leaves an empty entry (every row through the entry server) for the same TTL,
- * so a failing location service costs one call per table per TTL, not one per row operation. An
+ * A fetch that fails leaves an empty entry (every row through the entry server), and an answer
+ * with a tablet without a live owner (a failover under way) is used as it is; both are fetched
+ * again after CLIENT_LOCATION_INCOMPLETE_TTL_MS, so a failing location service costs one call per
+ * table per interval, not one per row operation, and a failed-over tablet is reached directly
+ * again soon after its new owner serves it. An
  * UNIMPLEMENTED answer (a server without the service: `tabula serve`, Cloud Bigtable) turns
  * routing off for the client's life.
  *
@@ -25,7 +28,11 @@
 
 import type { TabletLocation } from '../cluster/tablet-location-protocol.js';
 import { ErrorCode, TabulaError } from '../common/errors.js';
-import { CLIENT_LOCATION_TABLES_MAX, CLIENT_LOCATION_TTL_MS } from '../common/limits.js';
+import {
+  CLIENT_LOCATION_INCOMPLETE_TTL_MS,
+  CLIENT_LOCATION_TABLES_MAX,
+  CLIENT_LOCATION_TTL_MS,
+} from '../common/limits.js';
 
 /** Asks a server for a table's tablet locations. */
 export type LocationFetch = (tableId: string) => Promise<{ tablets: TabletLocation[]; truncated: boolean }>;
@@ -34,13 +41,15 @@ export type LocationFetch = (tableId: string) => Promise<{ tablets: TabletLocati
 export interface LocationCacheOptions {
   readonly nowMs: () => number;
   readonly ttlMs?: number;
+  readonly incompleteTtlMs?: number;
   readonly tablesMax?: number;
 }
 
 interface TableEntry {
   /** Sorted by start row, disjoint (checked by decodeLocations). */
   readonly tablets: readonly TabletLocation[];
-  readonly fetchedMs: number;
+  /** When it goes stale: fetch time + the TTL (the short one for an incomplete answer). */
+  readonly expiresMs: number;
 }
 
 /** The tablet of `tablets` (sorted, disjoint) whose range holds `rowKey`, if any. */
@@ -64,6 +73,7 @@ export class TabletLocationCache {
   private readonly fetching = new Map<string, { promise: Promise<TableEntry>; stale: boolean }>();
   private off = false;
   private readonly ttlMs: number;
+  private readonly incompleteTtlMs: number;
   private readonly tablesMax: number;
 
   constructor(
@@ -73,6 +83,7 @@ export class TabletLocationCache {
   ) {
     this.off = !enabled;
     this.ttlMs = options.ttlMs ?? CLIENT_LOCATION_TTL_MS;
+    this.incompleteTtlMs = options.incompleteTtlMs ?? CLIENT_LOCATION_INCOMPLETE_TTL_MS;
     this.tablesMax = options.tablesMax ?? CLIENT_LOCATION_TABLES_MAX;
   }
 
@@ -93,14 +104,14 @@ export class TabletLocationCache {
   async locations(tableId: string): Promise<readonly TabletLocation[]> {
     if (this.off) return [];
     const entry = this.tables.get(tableId);
-    if (entry !== undefined && this.options.nowMs() - entry.fetchedMs < this.ttlMs) {
+    if (entry !== undefined && this.options.nowMs() < entry.expiresMs) {
       this.tables.delete(tableId);
       this.tables.set(tableId, entry);
       return entry.tablets;
     }
     let pending = this.fetching.get(tableId);
     if (pending === undefined) {
-      const fetch = { promise: Promise.resolve<TableEntry>({ tablets: [], fetchedMs: 0 }), stale: false };
+      const fetch = { promise: Promise.resolve<TableEntry>({ tablets: [], expiresMs: 0 }), stale: false };
       fetch.promise = this.load(tableId, fetch).finally(() => {
         if (this.fetching.get(tableId) === fetch) this.fetching.delete(tableId);
       });
@@ -120,16 +131,19 @@ export class TabletLocationCache {
 
   private async load(tableId: string, fetch: { stale: boolean }): Promise<TableEntry> {
     let tablets: readonly TabletLocation[] = [];
+    let complete = false;
     try {
       const answer = await this.fetch(tableId);
       tablets = answer.tablets;
+      complete = tablets.every((t) => t.address !== undefined);
     } catch (err) {
       if (err instanceof TabulaError && err.code === ErrorCode.Unimplemented) {
         this.off = true;
         this.tables.clear();
       }
     }
-    const entry: TableEntry = { tablets, fetchedMs: this.options.nowMs() };
+    const ttlMs = complete ? this.ttlMs : this.incompleteTtlMs;
+    const entry: TableEntry = { tablets, expiresMs: this.options.nowMs() + ttlMs };
     if (!this.off && !fetch.stale) this.store(tableId, entry);
     return entry;
   }

@@ -465,6 +465,12 @@ export const CLIENT_LOCATION_DEADLINE_MS = 5_000;
  * error, so this bounds how long a moved tablet keeps costing that hop.
  */
 export const CLIENT_LOCATION_TTL_MS = 10_000;
+/**
+ * Age after which a client fetches a table's locations again when its last answer was incomplete:
+ * the fetch failed, or a tablet had no live owner (a failover under way). Such an entry sends rows
+ * through the entry server, so it is kept only briefly.
+ */
+export const CLIENT_LOCATION_INCOMPLETE_TTL_MS = 1_000;
 /** Tables whose tablet locations a client keeps (the least recently used is dropped beyond). */
 export const CLIENT_LOCATION_TABLES_MAX = 256;
 /** gRPC channels a client keeps open to tablet owners besides its entry server (least recently used closed beyond). */

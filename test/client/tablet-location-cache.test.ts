@@ -85,24 +85,34 @@ test('an invalidation during a fetch wins: the answer is used but not kept', asy
   assert.equal(f.calls.length, 2);
 });
 
-test('a failed fetch routes through the entry for a TTL; UNIMPLEMENTED turns routing off', async () => {
+test('a failed fetch or an owner-less tablet is fetched again soon; UNIMPLEMENTED turns routing off', async () => {
   let now = 0;
   let answer: TabletLocation[] | Error = errors.unavailable('down');
   const f = fakeFetch(() => answer);
-  const cache = new TabletLocationCache(f.fetch, { nowMs: () => now, ttlMs: 50 });
+  const cache = new TabletLocationCache(f.fetch, { nowMs: () => now, ttlMs: 500, incompleteTtlMs: 50 });
   assert.deepEqual(await cache.locations('t'), []);
   assert.deepEqual(await cache.locations('t'), []);
-  assert.equal(f.calls.length, 1, 'a failure is remembered for the TTL');
+  assert.equal(f.calls.length, 1, 'a failure is remembered for the short TTL');
   now = 50;
+  answer = tabletsAt(['m']).map((t, i) => (i === 0 ? { ...t, address: undefined } : t));
+  assert.equal((await cache.locations('t')).length, 2);
+  assert.equal(f.calls.length, 2);
+  now = 99;
+  await cache.locations('t');
+  assert.equal(f.calls.length, 2);
+  now = 100;
+  await cache.locations('t');
+  assert.equal(f.calls.length, 3, 'a tablet without a live owner: fetched again after the short TTL');
+  now = 150;
   answer = errors.unimplemented('no such service');
   assert.deepEqual(await cache.locations('t'), []);
   assert.equal(cache.enabled, false);
   answer = tabletsAt([]);
   assert.deepEqual(await cache.locations('u'), []);
-  assert.equal(f.calls.length, 2, 'no fetch once routing is off');
+  assert.equal(f.calls.length, 4, 'no fetch once routing is off');
   const off = new TabletLocationCache(f.fetch, { nowMs: () => 0 }, false);
   assert.deepEqual(await off.locations('t'), []);
-  assert.equal(f.calls.length, 2, 'routing: false never fetches');
+  assert.equal(f.calls.length, 4, 'routing: false never fetches');
 });
 
 test('the cache keeps at most tablesMax tables, dropping the least recently used', async () => {
