@@ -17,7 +17,7 @@ import type { PreparedEntry } from './backend.js';
 import { routingMetadata } from './grpc-channel.js';
 import { errorOfCall, errorOfStatus } from './grpc-errors.js';
 import type { RetryPolicy } from './retry-policy.js';
-import type { TabletRouter } from './tablet-router.js';
+import type { Route, TabletRouter } from './tablet-router.js';
 
 interface EntryStatus {
   index?: string | number;
@@ -64,12 +64,12 @@ export class MutateRowsCall {
   /** Sends the entries `pending` once, grouped by owner; returns the indices that failed. */
   private async attempt(pending: readonly number[], first: boolean): Promise<number[]> {
     const keys = pending.map((i) => this.entries[i]?.rowKey as Buffer);
-    const groups = await this.router.groupRows(this.tableId, keys);
+    const groups = await this.router.groupRows(this.tableId, keys, this.retry.deadlineMs);
     const outcomes = await Promise.all(
-      [...groups].map(([address, members]) =>
+      groups.map((g) =>
         this.send(
-          address,
-          members.map((k) => pending[k] as number),
+          g.route,
+          g.indices.map((k) => pending[k] as number),
         ),
       ),
     );
@@ -79,8 +79,8 @@ export class MutateRowsCall {
     return outcomes.flatMap((o) => o.failed);
   }
 
-  /** One request of the entries `group` to the owner `address` ('' the entry server). */
-  private async send(address: string, group: readonly number[]): Promise<GroupOutcome> {
+  /** One request of the entries `group` on `route` (released when done). */
+  private async send(route: Route, group: readonly number[]): Promise<GroupOutcome> {
     const request = {
       tableName: this.tableName,
       entries: group.map((i) => ({
@@ -95,7 +95,6 @@ export class MutateRowsCall {
       this.results[i] = error;
       if (error !== undefined) failed.push(i);
     };
-    const route = this.router.routeGroup(address);
     try {
       const md = routingMetadata('table_name', this.tableName);
       const deadline = new Date(Date.now() + this.retry.deadlineMs);

@@ -104,9 +104,10 @@ export async function connect(address: string, options: ConnectOptions = {}): Pr
     { nowMs: retry.effects.nowMs },
     options.routing !== false,
   );
-  const router = new TabletRouter(channel, address, cache, (owner) => {
+  const openOwner = (owner: string) => {
     const credentials = channelCredentials(owner, options.credentials, options.insecure);
     return new GrpcChannel({ address: owner, adminAddress: owner, credentials });
-  });
+  };
+  const router = new TabletRouter(channel, address, cache, openOwner, retry.effects);
   return new TabulaClient(new RemoteBackend(channel, instance, retry, router));
 }

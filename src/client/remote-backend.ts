@@ -101,7 +101,7 @@ export class RemoteBackend implements Backend {
     return this.retry.run(
       idempotent,
       async (deadline) => {
-        const route = await this.router.routeRow(tableId, rowKey);
+        const route = await this.router.routeRow(tableId, rowKey, deadline.getTime() - Date.now());
         try {
           return await route.channel.unary(route.channel.data, method, request, md, deadline);
         } catch (err) {
@@ -240,7 +240,7 @@ export class RemoteBackend implements Backend {
   ): AsyncGenerator<Row, void, undefined> {
     const assembler = new ReadRowsAssembler(read.fields.reversed === true);
     const md = routingMetadata('table_name', tableName);
-    const route = await this.router.routeRead(tableId, fields.rows);
+    const route = await this.router.routeRead(tableId, fields.rows, this.retry.readIdleMs);
     const stream = route.channel.stream(route.channel.data, 'ReadRows', { tableName, ...fields }, md);
     const call = new ReadRowsCall(stream, this.retry.readIdleMs, this.retry.effects);
     let settled = false;

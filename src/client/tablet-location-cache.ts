@@ -121,6 +121,17 @@ export class TabletLocationCache {
     return (await pending.promise).tablets;
   }
 
+  /**
+   * Has the table's locations fetched again after at most CLIENT_LOCATION_INCOMPLETE_TTL_MS (an
+   * owner they name cannot be reached now: a failover may be under way).
+   */
+  expireSoon(tableId: string): void {
+    const entry = this.tables.get(tableId);
+    const soonMs = this.options.nowMs() + this.incompleteTtlMs;
+    if (entry !== undefined && entry.expiresMs > soonMs)
+      this.tables.set(tableId, { ...entry, expiresMs: soonMs });
+  }
+
   /** Forgets the table's locations: the next lookup fetches them again. */
   invalidate(tableId: string): void {
     this.tables.delete(tableId);

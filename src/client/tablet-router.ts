@@ -11,6 +11,13 @@
  *   key order (src/cluster/routing-tablet.ts) — see docs/cluster.md for why.
  * - MutateRows entries are grouped by owner (`groupRows`), one request per group.
  *
+ * An owner is used only while the client's channel to it is connected: until it is (the first
+ * calls to a new owner) and while it cannot be (an owner that died), rows go through the entry
+ * server, so routing never makes a call fail that the entry server would have served. A
+ * channel that failed to connect has the table's locations fetched again within
+ * CLIENT_LOCATION_INCOMPLETE_TTL_MS. Waiting for locations is bounded by the call's deadline
+ * (past it the call goes to the entry server).
+ *
  * Failures: a direct call that fails with UNAVAILABLE (a dead owner, a tablet that moved and whose
  * old owner could not forward it, a server whose session lapsed) invalidates the table's cached
  * locations and closes the idle channel to that owner; the retry policy decides whether the call
@@ -33,11 +40,12 @@ import type { RowRange, RowSet } from '../model/proto-types.js';
 import type { GrpcChannel } from './grpc-channel.js';
 import { errorOfCall } from './grpc-errors.js';
 import { OwnerChannels } from './owner-channels.js';
+import type { RetryEffects } from './retry-policy.js';
 import { findTablet, type LocationFetch, type TabletLocationCache } from './tablet-location-cache.js';
 
 /** Where one call (or one MutateRows group) goes. */
-export interface Route {
-  readonly channel: GrpcChannel;
+export interface Route<C = GrpcChannel> {
+  readonly channel: C;
   /** The owner's address; undefined: the entry server. */
   readonly address: string | undefined;
   /** Ends the call's hold on the channel (idempotent). */
@@ -102,73 +110,109 @@ function rowSetStart(rows: RowSet | undefined): Buffer {
   return starts.reduce((a, b) => (b.compare(a) < 0 ? b : a), starts[0] ?? Buffer.alloc(0));
 }
 
+/** What the router needs of a channel (GrpcChannel; tests use fakes). */
+export interface RouterChannel {
+  connectivity(): 'ready' | 'connecting' | 'failed';
+  close(): void;
+}
+
+/** One group of a MutateRows: the entries (indices) and where they go. */
+export interface RouteGroup<C> {
+  readonly route: Route<C>;
+  readonly indices: number[];
+}
+
 /** Routes row operations (see the file comment). */
-export class TabletRouter {
-  private readonly owners: OwnerChannels<GrpcChannel>;
+export class TabletRouter<C extends RouterChannel = GrpcChannel> {
+  private readonly owners: OwnerChannels<C>;
 
   constructor(
-    private readonly entry: GrpcChannel,
+    private readonly entry: C,
     private readonly entryAddress: string,
     private readonly cache: TabletLocationCache,
-    openChannel: (address: string) => GrpcChannel,
+    openChannel: (address: string) => C,
+    private readonly effects: Pick<RetryEffects, 'timer'>,
   ) {
     this.owners = new OwnerChannels(openChannel);
   }
 
   /** The entry server's route. */
-  entryRoute(): Route {
+  entryRoute(): Route<C> {
     return { channel: this.entry, address: undefined, release: () => {} };
   }
 
-  /** The route to `location`'s owner, or the entry's when it has none or no channel is free. */
-  private routeTo(location: TabletLocation | undefined): Route {
-    const address = location?.address;
-    return address === undefined || address === this.entryAddress
-      ? this.entryRoute()
-      : this.routeGroup(address);
+  /**
+   * The route to the owner at `address` if its channel is connected; else the entry's (a
+   * connection is started meanwhile, and a channel that failed to connect has the table's
+   * locations fetched again soon: its owner may be gone).
+   */
+  private ownerRoute(tableId: string, address: string | undefined): Route<C> {
+    if (address === undefined || address === this.entryAddress) return this.entryRoute();
+    const lease = this.owners.acquire(address);
+    if (lease === undefined) return this.entryRoute();
+    const state = lease.channel.connectivity();
+    if (state === 'ready') return { channel: lease.channel, address, release: lease.release };
+    lease.release();
+    if (state === 'failed') this.cache.expireSoon(tableId);
+    return this.entryRoute();
   }
 
-  /** The route of one row of `tableId`. */
-  async routeRow(tableId: string, rowKey: Buffer): Promise<Route> {
-    if (!this.cache.enabled) return this.entryRoute();
-    return this.routeTo(findTablet(await this.cache.locations(tableId), rowKey));
+  /** The table's locations, or none if they do not come within `waitMs` (the call's deadline). */
+  private async locations(tableId: string, waitMs: number): Promise<readonly TabletLocation[]> {
+    if (!this.cache.enabled) return [];
+    let stop = () => {};
+    const late = new Promise<readonly TabletLocation[]>((resolve) => {
+      stop = this.effects.timer(Math.max(0, waitMs), () => resolve([]));
+    });
+    try {
+      return await Promise.race([this.cache.locations(tableId), late]);
+    } finally {
+      stop();
+    }
+  }
+
+  /** The route of one row of `tableId`, waiting at most `waitMs` for its locations. */
+  async routeRow(tableId: string, rowKey: Buffer, waitMs: number): Promise<Route<C>> {
+    const tablets = await this.locations(tableId, waitMs);
+    return this.ownerRoute(tableId, findTablet(tablets, rowKey)?.address);
   }
 
   /** The route of a read of `rows`: its tablet's owner if it stays in one tablet, else the entry. */
-  async routeRead(tableId: string, rows: RowSet | undefined): Promise<Route> {
-    if (!this.cache.enabled) return this.entryRoute();
-    const t = findTablet(await this.cache.locations(tableId), rowSetStart(rows));
-    return t !== undefined && rowSetWithin(rows, t) ? this.routeTo(t) : this.entryRoute();
+  async routeRead(tableId: string, rows: RowSet | undefined, waitMs: number): Promise<Route<C>> {
+    const t = findTablet(await this.locations(tableId, waitMs), rowSetStart(rows));
+    return t !== undefined && rowSetWithin(rows, t) ? this.ownerRoute(tableId, t.address) : this.entryRoute();
   }
 
   /**
-   * The indices of `rowKeys` grouped by owner address ('' for the entry server), in first-seen
-   * order; one group holding everything when routing is off.
+   * `rowKeys` (by index) grouped by route, one group per owner reachable now plus one for the
+   * entry server; everything in one entry group when routing is off. Each group's route must be
+   * released.
    */
-  async groupRows(tableId: string, rowKeys: readonly Buffer[]): Promise<Map<string, number[]>> {
-    const groups = new Map<string, number[]>();
-    const tablets = this.cache.enabled ? await this.cache.locations(tableId) : [];
+  async groupRows(tableId: string, rowKeys: readonly Buffer[], waitMs: number): Promise<RouteGroup<C>[]> {
+    const tablets = await this.locations(tableId, waitMs);
+    const byAddress = new Map<string, number[]>();
     rowKeys.forEach((key, i) => {
-      const owner = findTablet(tablets, key)?.address ?? '';
-      const address = owner === this.entryAddress ? '' : owner;
-      const group = groups.get(address);
+      const address = findTablet(tablets, key)?.address ?? '';
+      const group = byAddress.get(address);
       if (group) group.push(i);
-      else groups.set(address, [i]);
+      else byAddress.set(address, [i]);
     });
-    return groups;
-  }
-
-  /** The route of a group from `groupRows`. */
-  routeGroup(address: string): Route {
-    if (address === '') return this.entryRoute();
-    const lease = this.owners.acquire(address);
-    return lease === undefined
-      ? this.entryRoute()
-      : { channel: lease.channel, address, release: lease.release };
+    const groups = new Map<string, RouteGroup<C>>();
+    for (const [address, indices] of byAddress) {
+      const route = this.ownerRoute(tableId, address === '' ? undefined : address);
+      const k = route.address ?? '';
+      const group = groups.get(k);
+      if (group === undefined) groups.set(k, { route, indices });
+      else {
+        route.release();
+        group.indices.push(...indices);
+      }
+    }
+    return [...groups.values()];
   }
 
   /** Notes that a call on `route` failed; call after `route.release()`. */
-  noteFailure(tableId: string, route: Route, error: TabulaError): void {
+  noteFailure(tableId: string, route: Route<C>, error: TabulaError): void {
     if (route.address === undefined || error.code !== ErrorCode.Unavailable) return;
     this.cache.invalidate(tableId);
     this.owners.drop(route.address);

@@ -11,7 +11,7 @@ import {
   type LocationFetch,
   TabletLocationCache,
 } from '../../src/client/tablet-location-cache.js';
-import { rowSetWithin } from '../../src/client/tablet-router.js';
+import { rowSetWithin, TabletRouter } from '../../src/client/tablet-router.js';
 import { decodeLocations, type TabletLocation } from '../../src/cluster/tablet-location-protocol.js';
 import { locateTablets } from '../../src/cluster/tablet-location-service.js';
 import { errors } from '../../src/common/errors.js';
@@ -273,4 +273,103 @@ test('the location service answers from the view: ranges, live owners, epochs', 
   assert.throws(() => locateTablets(ctx, {}), /tableId/);
   serving = false;
   assert.throws(() => locateTablets(ctx, { tableId: 't' }), /session lost/);
+});
+
+/** A fake channel whose connection state the test sets. */
+class FakeChannel {
+  state: 'ready' | 'connecting' | 'failed' = 'ready';
+  closed = false;
+  constructor(readonly address: string) {}
+  connectivity() {
+    return this.state;
+  }
+  close() {
+    this.closed = true;
+  }
+}
+
+function fakeRouter(answer: () => TabletLocation[] | Error, nowMs = () => 0) {
+  const f = fakeFetch(answer);
+  const cache = new TabletLocationCache(f.fetch, { nowMs, incompleteTtlMs: 10 });
+  const opened = new Map<string, FakeChannel>();
+  const open = (address: string) => {
+    const c = new FakeChannel(address);
+    opened.set(address, c);
+    return c;
+  };
+  const timer = (ms: number, fire: () => void) => {
+    const h = setTimeout(fire, ms);
+    return () => clearTimeout(h);
+  };
+  const router = new TabletRouter(new FakeChannel('entry'), 's0', cache, open, { timer });
+  return { router, opened, f, cache };
+}
+
+test('the router uses an owner only while its channel is connected', async () => {
+  let now = 0;
+  const { router, opened, f } = fakeRouter(
+    () => tabletsAt(['m']),
+    () => now,
+  );
+  const first = await router.routeRow('t', b('a'), 1000);
+  assert.equal(first.address, undefined, "the entry server's own tablet goes to the entry channel");
+  const r1 = await router.routeRow('t', b('x'), 1000);
+  assert.equal(r1.address, 's1');
+  r1.release();
+  const s1 = opened.get('s1') as FakeChannel;
+  s1.state = 'connecting';
+  assert.equal((await router.routeRow('t', b('x'), 1000)).address, undefined, 'not connected yet: entry');
+  s1.state = 'failed';
+  assert.equal((await router.routeRow('t', b('x'), 1000)).address, undefined, 'cannot connect: entry');
+  assert.equal(f.calls.length, 1);
+  now = 10;
+  await router.routeRow('t', b('x'), 1000);
+  assert.equal(f.calls.length, 2, 'a failed channel has the locations fetched again soon');
+  s1.state = 'ready';
+  const r2 = await router.routeRow('t', b('x'), 1000);
+  assert.equal(r2.address, 's1');
+  r2.release();
+  router.noteFailure('t', r2, errors.unavailable('tablet moved'));
+  assert.ok(s1.closed, 'the idle channel to a failed owner is closed');
+  await router.routeRow('t', b('x'), 1000);
+  assert.equal(f.calls.length, 3, 'UNAVAILABLE from an owner refreshes the locations');
+  router.noteFailure('t', router.entryRoute(), errors.unavailable('x'));
+  router.noteFailure('t', r2, errors.notFound('x'));
+  await router.routeRow('t', b('x'), 1000);
+  assert.equal(f.calls.length, 3, 'other failures leave the locations alone');
+  router.close();
+});
+
+test('the router groups MutateRows by owner and bounds its wait for locations', async () => {
+  const { router, opened } = fakeRouter(() => tabletsAt(['g', 'p']));
+  await router.routeRow('t', b('a'), 1000);
+  const groups = await router.groupRows('t', ['a', 'h', 'q', 'b', 'z'].map(b), 1000);
+  assert.deepEqual(
+    groups.map((g) => [g.route.address, g.indices]),
+    [
+      [undefined, [0, 3]],
+      ['s1', [1]],
+      ['s2', [2, 4]],
+    ],
+  );
+  for (const g of groups) g.route.release();
+  (opened.get('s2') as FakeChannel).state = 'connecting';
+  const merged = await router.groupRows('t', ['a', 'q', 'h'].map(b), 1000);
+  assert.deepEqual(
+    merged.map((g) => [g.route.address, g.indices]),
+    [
+      [undefined, [0, 1]],
+      ['s1', [2]],
+    ],
+    'rows of an unconnected owner join the entry group',
+  );
+  const hung = fakeRouter(() => tabletsAt(['m']));
+  hung.f.hold();
+  const t0 = performance.now();
+  assert.equal(
+    (await hung.router.routeRow('t', b('x'), 30)).address,
+    undefined,
+    'no locations in time: entry',
+  );
+  assert.ok(performance.now() - t0 < 1000);
 });

@@ -33,6 +33,8 @@ const SPLITS = ['r10', 'r20', 'r30', 'r40', 'r50'];
 const THROUGHPUT_PHASE_MS = 2_500;
 const THROUGHPUT_IN_FLIGHT = 16;
 const WRITERS = 4;
+/** Pause after the warm-up writes, for the client's connections to the owners to come up. */
+const WARM_UP_MS = 300;
 const T0_MICROS = 1_700_000_000_000_000;
 
 const key = (i: number) => `r${String(i % 100).padStart(2, '0')}`;
@@ -72,6 +74,12 @@ async function forwarded(p: ClusterProcess): Promise<number> {
   return total;
 }
 
+/** One write per tablet, then a pause: the client has fetched the locations and connected to each owner. */
+async function warmUp(t: ReturnType<Tabula['table']>): Promise<void> {
+  for (const k of ['r05', ...SPLITS]) await t.mutateRow(`${k}-warm`, [cell('warm')]);
+  await sleep(WARM_UP_MS);
+}
+
 /** Forwarded calls of each living server, by name. */
 async function forwardedAll(): Promise<Map<string, number>> {
   const alive = cluster.servers.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
@@ -98,6 +106,8 @@ test('row operations through one server go straight to their owners', async () =
   const byServer = await cluster.tabletsByServer();
   assert.equal(byServer.size, 3, `tablets spread over the three servers: ${[...byServer.values()]}`);
   const t = db.table('routed');
+  // The first call of each owner goes through the entry while the client connects to the owner.
+  await warmUp(t);
   const before0 = await forwardedAll();
   for (let i = 0; i < ROWS; i++) await t.mutateRow(key(i), [cell(`v${i}`)]);
   for (let i = 0; i < ROWS; i++) assert.equal((await t.readRow(key(i)))?.cells[0]?.value.toString(), `v${i}`);
@@ -125,7 +135,7 @@ test('row operations through one server go straight to their owners', async () =
   const all = [];
   for await (const row of t.readRows()) all.push(row.key.toString());
   assert.deepEqual(
-    all,
+    all.filter((k) => !k.endsWith('-warm')),
     Array.from({ length: ROWS }, (_, i) => key(i)),
   );
   assert.ok(((await forwardedSince(before1)).get(entry.name) ?? 0) > 0, 'the scan went through the entry');
@@ -136,9 +146,13 @@ test('row operations through one server go straight to their owners', async () =
     const before2 = await forwardedAll();
     for (let i = 0; i < ROWS; i++) await plain.table('routed').mutateRow(key(i), [cell(`p${i}`)]);
     const viaEntry = (await forwardedSince(before2)).get(entry.name) ?? 0;
-    const notEntry = ROWS - Math.round((ROWS * (byServer.get(entry.serverId) ?? 0)) / 6);
+    const notEntry = ROWS - Math.round((ROWS * (byServer.get(entry.serverId) ?? 0)) / (SPLITS.length + 1));
     console.log(`forwarded by the entry without routing: ${viaEntry} of ${ROWS} writes`);
-    assert.ok(viaEntry >= notEntry - 10, `the entry forwarded the others' rows (${viaEntry}, ~${notEntry})`);
+    assert.ok(
+      viaEntry >= notEntry - 10,
+      `the entry forwarded the others' rows (${viaEntry}, ~${notEntry}; entry ${entry.serverId}, ` +
+        `tablets ${JSON.stringify([...byServer])})`,
+    );
   } finally {
     await plain.close();
   }
@@ -228,7 +242,7 @@ test('kill -9 of an owner: the client refreshes, writes on, loses no acknowledge
 
   // Failover over: writes go straight to the new owners again (after at most the short TTL).
   await sleep(1_200);
-  for (let i = 0; i < ROWS; i += 10) await t.mutateRow(key(i), [cell('warm')]);
+  await warmUp(t);
   const before = await forwardedAll();
   for (let i = 0; i < ROWS; i++) await t.mutateRow(key(i), [cell(`after${i}`)]);
   const after = await forwardedSince(before);
