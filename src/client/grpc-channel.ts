@@ -12,7 +12,7 @@ import type {
   ServiceClientConstructor,
   ServiceError,
 } from '@grpc/grpc-js';
-import { credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
+import { connectivityState, credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
 import { ErrorCode, TabulaError } from '../common/errors.js';
 import { GRPC_SEND_MESSAGE_BYTES_MAX } from '../common/limits.js';
 import { loadBigtableProtos } from '../server/protos.js';
@@ -103,6 +103,18 @@ export class GrpcChannel {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * The data channel's connection state, as a router needs it: `ready`, `connecting` (idle ones
+   * are asked to connect), or `failed` (the last attempt to connect failed, or closed).
+   */
+  connectivity(): 'ready' | 'connecting' | 'failed' {
+    const state = this.data.getChannel().getConnectivityState(true);
+    if (state === connectivityState.READY) return 'ready';
+    if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN)
+      return 'failed';
+    return 'connecting';
   }
 
   /** One attempt of a unary call. */

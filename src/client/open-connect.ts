@@ -2,7 +2,8 @@
  * The two ways in: `open(dir)` runs Tabula inside this process on a data directory (the same
  * layout `tabula serve --data` uses, so one may open what the other wrote — never both at once:
  * the store holds a lock), and `connect(address)` talks to a server over gRPC. Both resolve to
- * the same `Tabula` interface.
+ * the same `Tabula` interface. Against a Tabula cluster, `connect` routes row operations to each
+ * tablet's owner (tablet-router.ts).
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { errors } from '../common/errors.js';
@@ -13,6 +14,8 @@ import { channelCredentials, GrpcChannel } from './grpc-channel.js';
 import { RemoteBackend } from './remote-backend.js';
 import type { RetryOptions } from './retry-policy.js';
 import { RetryPolicy } from './retry-policy.js';
+import { TabletLocationCache } from './tablet-location-cache.js';
+import { fetchThrough, TabletRouter } from './tablet-router.js';
 import type { Tabula } from './tabula-api.js';
 import { TabulaClient } from './tabula-client.js';
 
@@ -38,6 +41,13 @@ export interface ConnectOptions {
   readonly connectTimeoutMs?: number;
   /** Retries of idempotent calls, the deadline of unary calls and the idle bound of reads. */
   readonly retry?: RetryOptions;
+  /**
+   * Against a Tabula cluster, send row operations straight to each tablet's owner (learnt from
+   * the server's tablet location service) instead of through `address`. Default true; a server
+   * without the service (`tabula serve`, Cloud Bigtable) is detected on first use and everything
+   * then goes to `address`.
+   */
+  readonly routing?: boolean;
 }
 
 /**
@@ -88,5 +98,16 @@ export async function connect(address: string, options: ConnectOptions = {}): Pr
     project: options.project ?? PROJECT_DEFAULT,
     instance: options.instance ?? INSTANCE_DEFAULT,
   };
-  return new TabulaClient(new RemoteBackend(channel, instance, new RetryPolicy(options.retry)));
+  const retry = new RetryPolicy(options.retry);
+  const cache = new TabletLocationCache(
+    fetchThrough(channel),
+    { nowMs: retry.effects.nowMs },
+    options.routing !== false,
+  );
+  const openOwner = (owner: string) => {
+    const credentials = channelCredentials(owner, options.credentials, options.insecure);
+    return new GrpcChannel({ address: owner, adminAddress: owner, credentials });
+  };
+  const router = new TabletRouter(channel, address, cache, openOwner, retry.effects);
+  return new TabulaClient(new RemoteBackend(channel, instance, retry, router));
 }

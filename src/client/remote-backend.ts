@@ -14,11 +14,16 @@
  * Deadlines: every unary call carries the retry policy's total deadline; every wait of a read for
  * its next message is bounded by `readIdleMs` (read-rows-call.ts), so no call hangs forever.
  *
+ * Routing (tablet-router.ts): against a Tabula cluster, each attempt of a row operation goes
+ * straight to the public address of the row's tablet owner, from a per-table location cache;
+ * MutateRows is split by owner (mutate-rows-call.ts); a read inside one tablet goes to its owner,
+ * any other read and every admin call to the entry server (the address given to `connect()`).
+ * A direct attempt that fails with UNAVAILABLE refreshes the locations before any retry.
+ *
  * Backpressure: ReadRows is consumed through the stream's async iterator, which reads the next
  * message from the connection only as rows are pulled.
  */
 import type { TabulaError } from '../common/errors.js';
-import { errors } from '../common/errors.js';
 import type {
   Backend,
   PreparedCreateTable,
@@ -30,7 +35,8 @@ import { LIST_TABLES_PAGE_SIZE, LIST_TABLES_PAGES_MAX } from './client-limits.js
 import type { Row, RowKeySample, TableInfo } from './client-types.js';
 import type { GrpcChannel, Message } from './grpc-channel.js';
 import { routingMetadata } from './grpc-channel.js';
-import { errorOfCall, errorOfStatus } from './grpc-errors.js';
+import { errorOfCall } from './grpc-errors.js';
+import { MutateRowsCall } from './mutate-rows-call.js';
 import type { PreparedMutations, PreparedRules } from './mutation-encoding.js';
 import type { PreparedFilter, PreparedRead, ReadRowsFields } from './read-request.js';
 import { resumeFields } from './read-resume.js';
@@ -41,6 +47,7 @@ import type { RetryPolicy } from './retry-policy.js';
 import { rowOfMessage } from './row-message.js';
 import type { TableMessageIn } from './table-info.js';
 import { tableInfoOfMessage } from './table-info.js';
+import type { TabletRouter } from './tablet-router.js';
 
 /** How far a read has got, across its attempts. */
 interface ReadProgress {
@@ -59,6 +66,7 @@ export class RemoteBackend implements Backend {
     private readonly channel: GrpcChannel,
     instance: { project: string; instance: string },
     private readonly retry: RetryPolicy,
+    private readonly router: TabletRouter,
   ) {
     this.instanceName = `projects/${instance.project}/instances/${instance.instance}`;
   }
@@ -81,11 +89,30 @@ export class RemoteBackend implements Backend {
     );
   }
 
-  private data(method: string, request: Message, idempotent: boolean): Promise<Message> {
+  /** A unary data call on the row `rowKey` of `tableId`, each attempt sent where the router says. */
+  private data(
+    method: string,
+    request: Message,
+    idempotent: boolean,
+    tableId: string,
+    rowKey: Buffer,
+  ): Promise<Message> {
     const md = routingMetadata('table_name', String(request.tableName));
     return this.retry.run(
       idempotent,
-      (deadline) => this.channel.unary(this.channel.data, method, request, md, deadline),
+      async (deadline) => {
+        const route = await this.router.routeRow(tableId, rowKey, deadline.getTime() - Date.now());
+        try {
+          return await route.channel.unary(route.channel.data, method, request, md, deadline);
+        } catch (err) {
+          const error = errorOfCall(err);
+          route.release();
+          this.router.noteFailure(tableId, route, error);
+          throw error;
+        } finally {
+          route.release();
+        }
+      },
       errorOfCall,
     );
   }
@@ -96,6 +123,7 @@ export class RemoteBackend implements Backend {
       columnFamilies[name] = gcRule === undefined ? {} : { gcRule };
     const table: Message = { columnFamilies };
     if (request.deletionProtection) table.deletionProtection = true;
+    this.router.forget(tableId);
     const message = await this.admin(
       'CreateTable',
       { parent: this.instanceName, tableId, table, initialSplits: request.splitKeys.map((key) => ({ key })) },
@@ -131,6 +159,7 @@ export class RemoteBackend implements Backend {
 
   async deleteTable(tableId: string): Promise<void> {
     const name = this.tableName(tableId);
+    this.router.forget(tableId);
     await this.admin('DeleteTable', { name }, false, ['name', name]);
   }
 
@@ -161,73 +190,11 @@ export class RemoteBackend implements Backend {
 
   async mutateRow(tableId: string, rowKey: Buffer, mutations: PreparedMutations): Promise<void> {
     const request = { tableName: this.tableName(tableId), rowKey, mutations: mutations.proto };
-    await this.data('MutateRow', request, mutations.idempotent);
+    await this.data('MutateRow', request, mutations.idempotent, tableId, rowKey);
   }
 
-  async mutateRows(tableId: string, entries: readonly PreparedEntry[]): Promise<(TabulaError | undefined)[]> {
-    const tableName = this.tableName(tableId);
-    const results: (TabulaError | undefined)[] = new Array(entries.length).fill(undefined);
-    let pending = entries.map((_, i) => i);
-    const startMs = this.retry.effects.nowMs();
-    for (let attempt = 1; ; attempt++) {
-      const failed = await this.mutateRowsAttempt(tableName, entries, pending, results, attempt === 1);
-      const again = failed.filter(
-        (i) => results[i]?.retryable === true && entries[i]?.mutations.idempotent === true,
-      );
-      if (again.length === 0 || attempt >= this.retry.attemptsMax) return results;
-      const wait = this.retry.backoffMs(attempt);
-      if (this.retry.effects.nowMs() - startMs + wait >= this.retry.deadlineMs) return results;
-      await this.retry.effects.sleep(wait);
-      pending = again;
-    }
-  }
-
-  /**
-   * Sends the entries `pending` once and records each outcome in `results`; returns the indices
-   * that failed. A failure of the whole call fails every entry without a status — or rejects, on
-   * the first attempt, when no entry got one (an unknown table, say).
-   */
-  private async mutateRowsAttempt(
-    tableName: string,
-    entries: readonly PreparedEntry[],
-    pending: readonly number[],
-    results: (TabulaError | undefined)[],
-    first: boolean,
-  ): Promise<number[]> {
-    const request = {
-      tableName,
-      entries: pending.map((i) => ({ rowKey: entries[i]?.rowKey, mutations: entries[i]?.mutations.proto })),
-    };
-    const settled = new Set<number>();
-    const failed: number[] = [];
-    const record = (i: number, error: TabulaError | undefined) => {
-      settled.add(i);
-      results[i] = error;
-      if (error !== undefined) failed.push(i);
-    };
-    try {
-      const md = routingMetadata('table_name', tableName);
-      const deadline = new Date(Date.now() + this.retry.deadlineMs);
-      for (const res of await this.channel.collect(this.channel.data, 'MutateRows', request, md, deadline)) {
-        for (const e of (res.entries as {
-          index?: string | number;
-          status?: { code?: number; message?: string };
-        }[]) ?? []) {
-          const i = pending[Number(e.index ?? 0)];
-          if (i === undefined) continue;
-          const code = e.status?.code ?? 0;
-          record(i, code === 0 ? undefined : errorOfStatus(code, e.status?.message ?? ''));
-        }
-      }
-    } catch (err) {
-      const error = errorOfCall(err);
-      if (first && settled.size === 0 && !error.retryable) throw error;
-      for (const i of pending) if (!settled.has(i)) record(i, error);
-      return failed;
-    }
-    for (const i of pending)
-      if (!settled.has(i)) record(i, errors.internal('server sent no status for the entry'));
-    return failed;
+  mutateRows(tableId: string, entries: readonly PreparedEntry[]): Promise<(TabulaError | undefined)[]> {
+    return new MutateRowsCall(this.router, this.retry, tableId, this.tableName(tableId), entries).run();
   }
 
   async *readRows(tableId: string, read: PreparedRead): AsyncGenerator<Row, void, undefined> {
@@ -241,7 +208,7 @@ export class RemoteBackend implements Backend {
     while (fields !== undefined) {
       const rowsBefore = progress.rowsDone;
       try {
-        yield* this.readAttempt(tableName, fields, read, progress);
+        yield* this.readAttempt(tableId, tableName, fields, read, progress);
         return;
       } catch (err) {
         const error = errorOfCall(err);
@@ -265,6 +232,7 @@ export class RemoteBackend implements Backend {
    * so), and cancelled otherwise (read-rows-call.ts explains why).
    */
   private async *readAttempt(
+    tableId: string,
     tableName: string,
     fields: ReadRowsFields,
     read: PreparedRead,
@@ -272,7 +240,8 @@ export class RemoteBackend implements Backend {
   ): AsyncGenerator<Row, void, undefined> {
     const assembler = new ReadRowsAssembler(read.fields.reversed === true);
     const md = routingMetadata('table_name', tableName);
-    const stream = this.channel.stream(this.channel.data, 'ReadRows', { tableName, ...fields }, md);
+    const route = await this.router.routeRead(tableId, fields.rows, this.retry.readIdleMs);
+    const stream = route.channel.stream(route.channel.data, 'ReadRows', { tableName, ...fields }, md);
     const call = new ReadRowsCall(stream, this.retry.readIdleMs, this.retry.effects);
     let settled = false;
     try {
@@ -289,11 +258,14 @@ export class RemoteBackend implements Backend {
       settled = true;
     } catch (err) {
       settled = true;
+      route.release();
+      this.router.noteFailure(tableId, route, errorOfCall(err));
       throw err;
     } finally {
       const complete =
         !settled && resumeFields(read.fields, progress.lastKey, progress.rowsDone) === undefined;
       await call.close(complete);
+      route.release();
     }
   }
 
@@ -311,13 +283,13 @@ export class RemoteBackend implements Backend {
       falseMutations: onNoMatch.proto,
     };
     if (predicate.proto !== undefined) request.predicateFilter = predicate.proto;
-    const res = await this.data('CheckAndMutateRow', request, false);
+    const res = await this.data('CheckAndMutateRow', request, false, tableId, rowKey);
     return res.predicateMatched === true;
   }
 
   async readModifyWrite(tableId: string, rowKey: Buffer, rules: PreparedRules): Promise<Row> {
     const request = { tableName: this.tableName(tableId), rowKey, rules: rules.proto };
-    const res = await this.data('ReadModifyWriteRow', request, false);
+    const res = await this.data('ReadModifyWriteRow', request, false, tableId, rowKey);
     return rowOfMessage(res.row as Message | undefined, rowKey);
   }
 
@@ -336,6 +308,7 @@ export class RemoteBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    this.router.close();
     this.channel.close();
   }
 }

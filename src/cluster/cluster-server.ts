@@ -8,7 +8,8 @@
  * SampleRowKeys is answered from every owner's tablet sizes (RoutingTablet.sampleRowKeysAsync), and
  * CheckAndMutateRow runs the one-process handler on a store that keeps the request's predicate in
  * its proto form, to forward it whole to the row's owner. Every other RPC is the one-process
- * handler, unchanged.
+ * handler, unchanged. Next to them: the tablet location service (src/cluster/tablet-location-*.ts),
+ * which tells Tabula clients where each tablet's owner listens, so they can skip the hop.
  *
  * It runs on `startServer`'s lean transport with these data handlers in place of the one-process
  * ones; the admin services are the one-process handlers on the routing store.
@@ -26,14 +27,17 @@ import type { RowCells } from '../model/row-cells.js';
 import { type ReadRowsRequest, readRowsQuery } from '../server/data-requests.js';
 import { dataServiceRpcs } from '../server/data-service.js';
 import type { ServiceBinding } from '../server/grpc-transport.js';
+import { instrumentHandlers } from '../server/observability.js';
 import { readRowsResponses } from '../server/read-rows-chunker.js';
 import { encodedReadRowsResponses } from '../server/read-rows-encoder.js';
 import { type DataRequestNames, dataRequestTable } from '../server/request-names.js';
-import type { ServiceRpcs } from '../server/rpc-handlers.js';
+import { buildService, type ServiceRpcs } from '../server/rpc-handlers.js';
 import { startServer, type TransportServer } from '../server/server.js';
 import { type InternalErrorHook, logInternalError } from '../server/status-map.js';
 import { writeWithBackpressure } from '../server/stream-writer.js';
 import type { RoutingTableStore } from './routing-table-store.js';
+import { TABLET_LOCATIONS_SERVICE_NAME, tabletLocationsDefinition } from './tablet-location-protocol.js';
+import { type TabletLocationContext, tabletLocationRpcs } from './tablet-location-service.js';
 
 /** ReadRows over the tablets of every server (see the file comment). */
 async function readRows(
@@ -93,6 +97,8 @@ export interface ClusterServerOptions {
   readonly host: string;
   readonly port: number;
   readonly store: RoutingTableStore;
+  /** Where the tablet location service (for routing clients) reads from; absent: not served. */
+  readonly locations?: TabletLocationContext;
   readonly onInternalError?: InternalErrorHook;
   /** More services on the same port. */
   readonly extraServices?: readonly ServiceBinding[];
@@ -123,12 +129,26 @@ export async function startClusterServer(options: ClusterServerOptions): Promise
       SampleRowKeys: (request, call) => sampleRowKeys(options.store, request, call),
     },
   };
+  const extraServices: ServiceBinding[] = [...(options.extraServices ?? [])];
+  if (options.locations !== undefined) {
+    const built = buildService(
+      TABLET_LOCATIONS_SERVICE_NAME,
+      tabletLocationsDefinition(),
+      tabletLocationRpcs(options.locations),
+      onInternal,
+    );
+    extraServices.push({
+      name: TABLET_LOCATIONS_SERVICE_NAME,
+      definition: built.definition,
+      implementation: instrumentHandlers(TABLET_LOCATIONS_SERVICE_NAME, built.implementation),
+    });
+  }
   return startServer({
     host: options.host,
     port: options.port,
     store: options.store,
     onInternalError: onInternal,
     dataRpcs,
-    ...(options.extraServices === undefined ? {} : { extraServices: options.extraServices }),
+    extraServices,
   });
 }

@@ -137,7 +137,12 @@ export class TabletServer {
       store: s.owner,
       extraServices: [peerControlBinding({ view: s.view, tablets: s.tablets, self: s.self })],
     });
-    s.publicServer = await startClusterServer({ host: options.host, port: options.port, store: s.store });
+    s.publicServer = await startClusterServer({
+      host: options.host,
+      port: options.port,
+      store: s.store,
+      locations: { view: s.view, requireServing: () => s.tablets.requireServing() },
+    });
     await s.register();
     s.statsPublisher = new TabletStatsPublisher({
       coord: options.coord,

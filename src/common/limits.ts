@@ -481,3 +481,25 @@ export const CLUSTER_MOVE_FINAL_FLUSH_BYTES_MIN = 1024 * 1024;
 export const CLUSTER_BALANCE_MOVED_COOLDOWN_MS = 30_000;
 /** Longest an owner may take to release a tablet for a planned move before the move is cancelled. */
 export const CLUSTER_MOVE_RELEASE_WAIT_MS = 10_000;
+
+// ---- Client routing in a cluster (src/client/tablet-*.ts, src/cluster/tablet-location-*.ts) ----
+/** Tablets one TabletLocations answer lists (the first ones in key order); rows beyond go through the entry server. */
+export const CLUSTER_LOCATION_TABLETS_MAX = 10_000;
+/** Deadline of one TabletLocations call from a client to its entry server. */
+export const CLIENT_LOCATION_DEADLINE_MS = 5_000;
+/**
+ * Age after which a client fetches a table's tablet locations again even without a failure: a
+ * stale entry costs one forwarding hop per call (the old owner's public port forwards), never an
+ * error, so this bounds how long a moved tablet keeps costing that hop.
+ */
+export const CLIENT_LOCATION_TTL_MS = 10_000;
+/**
+ * Age after which a client fetches a table's locations again when its last answer was incomplete:
+ * the fetch failed, or a tablet had no live owner (a failover under way). Such an entry sends rows
+ * through the entry server, so it is kept only briefly.
+ */
+export const CLIENT_LOCATION_INCOMPLETE_TTL_MS = 1_000;
+/** Tables whose tablet locations a client keeps (the least recently used is dropped beyond). */
+export const CLIENT_LOCATION_TABLES_MAX = 256;
+/** gRPC channels a client keeps open to tablet owners besides its entry server (least recently used closed beyond). */
+export const CLIENT_OWNER_CHANNELS_MAX = 64;
