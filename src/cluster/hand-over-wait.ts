@@ -2,8 +2,11 @@
  * How a routed call rides out a tablet changing hands. While a tablet moves (planned move, or
  * failover after its server died), the owner answers `moved` or "opening", or the view names a
  * server that is gone. Each of these answers is given before anything is applied, so the router
- * may try again without risk of applying a write twice; it refreshes its view and retries, with a
- * growing pause, for at most CLUSTER_HAND_OVER_WAIT_MS_MAX in all. A client so sees a move as a
+ * may try again without risk of applying a write twice. The first retry follows a refresh of the
+ * view; each later one follows the next change of the view (the new owner's assignment or its
+ * report that it serves, through the view's watch) or a growing pause, whichever comes first (a
+ * pause that passes without a change refreshes the view). All this for at most
+ * CLUSTER_HAND_OVER_WAIT_MS_MAX of pauses (counted in full, so it bounds the time too). A client so sees a move as a
  * slower call, not an error; only a hand-over that takes longer reaches it, as UNAVAILABLE (which
  * clients retry). Errors of any other kind (a peer that stopped answering mid-call, whose write may
  * have been applied) are never retried here.
@@ -40,7 +43,10 @@ export class HandOverWait {
 
   constructor(
     private readonly timers: CoordinationTimers,
-    private readonly refresh: () => Promise<void>,
+    private readonly view: {
+      refresh(): Promise<void>;
+      onChange(listener: () => void): () => void;
+    },
   ) {}
 
   /**
@@ -49,13 +55,31 @@ export class HandOverWait {
    */
   async again(err: unknown): Promise<boolean> {
     if (!isHandOver(err) || this.waitedMs >= CLUSTER_HAND_OVER_WAIT_MS_MAX) return false;
-    if (this.tries++ > 0) {
-      const pauseMs = Math.min(this.pauseMs, CLUSTER_HAND_OVER_WAIT_MS_MAX - this.waitedMs);
-      await new Promise<void>((resolve) => this.timers.setTimer(pauseMs, resolve));
-      this.waitedMs += pauseMs;
-      this.pauseMs = Math.min(this.pauseMs * 2, CLUSTER_HAND_OVER_PAUSE_MAX_MS);
+    if (this.tries++ === 0) {
+      await this.view.refresh();
+      return true;
     }
-    await this.refresh();
+    const pauseMs = Math.min(this.pauseMs, CLUSTER_HAND_OVER_WAIT_MS_MAX - this.waitedMs);
+    this.pauseMs = Math.min(this.pauseMs * 2, CLUSTER_HAND_OVER_PAUSE_MAX_MS);
+    // A pause counts in full even when a change ends it early: the bound is on tries, not time.
+    this.waitedMs += pauseMs;
+    if (!(await this.changeOrPause(pauseMs))) await this.view.refresh();
     return true;
+  }
+
+  /** True when the view changed within `pauseMs`, false when the pause passed first. */
+  private changeOrPause(pauseMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let cancelTimer: () => void = () => undefined;
+      const stopListening = this.view.onChange(() => {
+        stopListening();
+        cancelTimer();
+        resolve(true);
+      });
+      cancelTimer = this.timers.setTimer(pauseMs, () => {
+        stopListening();
+        resolve(false);
+      });
+    });
   }
 }

@@ -79,7 +79,7 @@ export class RoutingTablet implements Tablet {
   }
 
   private handOverWait(): HandOverWait {
-    return new HandOverWait(this.ctx.timers, () => this.ctx.view.refresh());
+    return new HandOverWait(this.ctx.timers, this.ctx.view);
   }
 
   /** The peer address of a tablet's owner, or undefined when the owner is this server. */
