@@ -453,3 +453,17 @@ export const CLUSTER_METRICS_TARGETS_MAX = 128;
 export const CLUSTER_METRICS_TABLETS_MAX = 2_000;
 /** Splits and merges the one-process console remembers per table (newest kept). */
 export const CONSOLE_TABLE_HISTORY_MAX = 100;
+
+// ---- Cluster splits, merges and shared-file GC (src/cluster/tablet-splitter.ts, src/master/split-coordinator.ts, src/master/shared-file-gc.ts) ----
+/** How long the shared-file GC waits after first seeing a path unreferenced before deleting it. */
+export const FILE_GC_GRACE_MS_DEFAULT = 10 * 60_000;
+/** Period of the master's shared-file GC sweeps. */
+export const FILE_GC_INTERVAL_MS_DEFAULT = 60_000;
+/** Deadline of one CommitTablets call from a tablet server to the master. */
+export const CLUSTER_COMMIT_TABLETS_DEADLINE_MS = 5_000;
+/** Pause before a tablet server asks the master again to commit a split or merge. */
+export const CLUSTER_COMMIT_TABLETS_RETRY_MS = 250;
+/** Longest a tablet server asks for one commit before it gives up (the parent then stays failed). */
+export const CLUSTER_COMMIT_TABLETS_WAIT_MS = 60_000;
+/** Period at which a tablet server looks for small adjacent tablets of its own to merge. */
+export const CLUSTER_MERGE_CHECK_INTERVAL_MS = 5_000;
