@@ -10,6 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import {
+  isChangeRefused,
+  MasterControlClient,
+  tabletFields,
+} from '../../src/cluster/master-control-protocol.js';
+import { systemClock } from '../../src/common/clock.js';
 import { connectData, connectTableAdmin, tableName, unary } from '../support/api-client.js';
 import { createLoadTable, LOAD_TABLE, PROBES } from './cluster-load.js';
 import { type ClusterProcess, LocalCluster } from './cluster-processes.js';
@@ -106,4 +112,39 @@ test('tablets split under writes through a non-owner, merge after deletes, and s
     return s.garbage.length === 0 && s.retiredDirs <= kept.retiredDirs;
   });
   for (const reader of [entry, other]) await assertReadBack(reader, acked, dropped);
+});
+
+test('the master refuses a split from a stale owner epoch and one whose children are not on disk', async () => {
+  const [a] = await coveringTablets(cluster);
+  assert.ok(a);
+  const mid = Buffer.from('0');
+  const child = (dir: string, startRow: Buffer | undefined, endRow: Buffer | undefined) =>
+    tabletFields({ ...a.tablet, tabletDir: dir, startRow, endRow, sources: [] });
+  const ask = (ownerEpoch: number) => ({
+    tableId: LOAD_TABLE,
+    server: a.server,
+    ownerEpochs: [ownerEpoch],
+    removeTablets: [tabletFields(a.tablet)],
+    putTablets: [child('never-made-1', a.tablet.startRow, mid), child('never-made-2', mid, a.tablet.endRow)],
+  });
+  const control = new MasterControlClient(systemClock);
+  try {
+    for (const [epoch, reason] of [
+      [a.ownerEpoch - 1, 'owner epoch is stale'],
+      [a.ownerEpoch, 'a child tablet has no readable manifest'],
+    ] as const) {
+      await assert.rejects(control.commitTablets(cluster.master.address, ask(epoch), 5_000), (err: Error) => {
+        assert.ok(isChangeRefused(err), String(err));
+        assert.ok(err.message.includes(reason), err.message);
+        return true;
+      });
+    }
+  } finally {
+    control.close();
+  }
+  const after = await coveringTablets(cluster);
+  assert.ok(
+    after.some((t) => t.tablet.tabletDir === a.tablet.tabletDir),
+    'the parent is still live',
+  );
 });
