@@ -1,8 +1,13 @@
 /**
  * The master control service, `tabula.cluster.MasterControl`, served on the master's admin port
  * next to the table admin API: what a tablet server asks of the master that the Bigtable admin API
- * has no form for. One method:
+ * has no form for:
  *
+ * - `AcquireTableGate` / `ReleaseTableGate`: before it prepares a split or merge of a table, the
+ *   server takes the table's gate: the master's admin chain (schema changes, the fan-outs of
+ *   DropRowRange and family purges, the shared-file GC) waits while a gate is out, so no fan-out
+ *   meets a tablet paused by a split whose commit would wait behind it. A gate lasts until the
+ *   commit that names it, its release, or CLUSTER_TABLE_GATE_LEASE_MS.
  * - `CommitTablets`: record a split or merge a tablet server prepared (the children's stores are
  *   complete and durable in the shared directory) in the METADATA catalog. The master refuses it
  *   (FAILED_PRECONDITION, message `tablet change refused`) when the owner epoch it names is not the
@@ -48,6 +53,14 @@ export interface CommitTabletsRequest {
   readonly ownerEpochs: readonly number[];
   readonly removeTablets: readonly TabletFields[];
   readonly putTablets: readonly TabletFields[];
+  /** The table gate the server holds for this change, if any (`AcquireTableGate`). */
+  readonly gateId?: string;
+}
+
+/** AcquireTableGate: hold the master's admin chain for a split or merge of `tableId`. */
+export interface TableGateRequest {
+  readonly tableId: string;
+  readonly server: string;
 }
 
 /** A tablet record as message fields. */
@@ -98,10 +111,16 @@ export function isChangeRefused(err: unknown): boolean {
 }
 
 const COMMIT_PATH = `/${MASTER_CONTROL_SERVICE_NAME}/CommitTablets`;
+const ACQUIRE_PATH = `/${MASTER_CONTROL_SERVICE_NAME}/AcquireTableGate`;
+const RELEASE_PATH = `/${MASTER_CONTROL_SERVICE_NAME}/ReleaseTableGate`;
 
 /** The grpc-js service definition (JSON messages). */
 export function masterControlDefinition(): ServiceDefinition {
-  return { CommitTablets: jsonMethod(COMMIT_PATH) } as ServiceDefinition;
+  return {
+    CommitTablets: jsonMethod(COMMIT_PATH),
+    AcquireTableGate: jsonMethod(ACQUIRE_PATH),
+    ReleaseTableGate: jsonMethod(RELEASE_PATH),
+  } as ServiceDefinition;
 }
 
 /** A client of the active master's control service. */
@@ -111,22 +130,38 @@ export class MasterControlClient {
   constructor(private readonly clock: Clock) {}
 
   /** Asks the master at `address` to record a split or merge. */
-  commitTablets(address: string, request: CommitTabletsRequest, deadlineMs: number): Promise<void> {
+  async commitTablets(address: string, request: CommitTabletsRequest, deadlineMs: number): Promise<void> {
+    await this.call(address, COMMIT_PATH, request, deadlineMs);
+  }
+
+  /** Takes the gate of a table at the master at `address`; resolves with its id. */
+  async acquireTableGate(address: string, request: TableGateRequest, deadlineMs: number): Promise<string> {
+    const answer = (await this.call(address, ACQUIRE_PATH, request, deadlineMs)) as { gateId?: unknown };
+    if (typeof answer?.gateId !== 'string') throw errors.unavailable('the master answered no table gate');
+    return answer.gateId;
+  }
+
+  /** Gives a table gate back (the change it was taken for will not be committed). */
+  async releaseTableGate(address: string, gateId: string, deadlineMs: number): Promise<void> {
+    await this.call(address, RELEASE_PATH, { gateId }, deadlineMs);
+  }
+
+  private call(address: string, path: string, request: object, deadlineMs: number): Promise<unknown> {
     let c = this.clients.get(address);
     if (!c) {
       c = new RawClient(address, credentials.createInsecure());
       this.clients.set(address, c);
     }
     const client = c;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       client.makeUnaryRequest(
-        COMMIT_PATH,
+        path,
         serialize,
         deserialize,
         request,
         new Metadata(),
         { deadline: this.clock.nowMs() + deadlineMs },
-        (err) => (err ? reject(errorOfCall(err)) : resolve()),
+        (err, res) => (err ? reject(errorOfCall(err)) : resolve(res)),
       );
     });
   }

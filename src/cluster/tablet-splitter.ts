@@ -7,7 +7,7 @@
  * The server never writes the catalog.
  *
  * When: a tablet splits when a write leaves it past `splitThresholdBytes` (the option of `tabula
- * serve`); two adjacent tablets this server holds merge when together they are below
+ * serve`), or at the next check (every CLUSTER_MERGE_CHECK_INTERVAL_MS) if it could not then; two adjacent tablets this server holds merge when together they are below
  * `splitThresholdBytes × MERGE_FRACTION` (checked every CLUSTER_MERGE_CHECK_INTERVAL_MS), never
  * across an initial split of the table. A merge of tablets held by two servers is not attempted.
  *
@@ -71,10 +71,11 @@ export class TabletSplitter {
     this.master = new MasterControlClient(options.clock);
   }
 
-  /** Starts checking for merges. */
+  /** Starts checking for merges, and for splits a write did not start (no master, gate refused). */
   start(): void {
     const tick = () => {
       if (this.stopped) return;
+      for (const h of this.options.tablets.all()) this.afterWrite(h);
       this.queueMerges();
       this.options.timers.setTimer(limits.CLUSTER_MERGE_CHECK_INTERVAL_MS, tick);
     };
@@ -94,12 +95,14 @@ export class TabletSplitter {
     const bytes = h.engine.approximateBytes();
     if (bytes <= this.options.splitThresholdBytes || bytes <= h.splitBlockedBelowBytes) return;
     this.queued.add(h);
-    void this.serialized(async () => {
-      const ctx = this.context([h]);
-      if (!ctx) return;
-      if (await splitTablet(ctx, h)) this.stats.splits++;
-      else h.splitBlockedBelowBytes = bytes * 2;
-    }).finally(() => this.queued.delete(h));
+    void this.serialized(() =>
+      this.gated(h.record.tableId, async (gateId) => {
+        const ctx = this.context([h], gateId);
+        if (!ctx) return;
+        if (await splitTablet(ctx, h)) this.stats.splits++;
+        else h.splitBlockedBelowBytes = bytes * 2;
+      }),
+    ).finally(() => this.queued.delete(h));
   }
 
   /** Queues merges of adjacent tablets of this server that together are small. */
@@ -128,10 +131,12 @@ export class TabletSplitter {
   private queueMerge(a: TabletHandle, b: TabletHandle): void {
     this.queued.add(a);
     this.queued.add(b);
-    void this.serialized(async () => {
-      const ctx = this.context([a, b]);
-      if (ctx && (await mergeTablets(ctx, a, b))) this.stats.merges++;
-    }).finally(() => {
+    void this.serialized(() =>
+      this.gated(a.record.tableId, async (gateId) => {
+        const ctx = this.context([a, b], gateId);
+        if (ctx && (await mergeTablets(ctx, a, b))) this.stats.merges++;
+      }),
+    ).finally(() => {
       this.queued.delete(a);
       this.queued.delete(b);
     });
@@ -148,8 +153,30 @@ export class TabletSplitter {
     return this.chain as Promise<void>;
   }
 
+  /**
+   * Runs `op` holding the table's gate at the master (src/master/table-gates.ts), and gives the
+   * gate back after (a no-op when the commit used it). No master or no gate: `op` does not run.
+   */
+  private async gated(tableId: string, op: (gateId: string) => Promise<void>): Promise<void> {
+    const address = this.options.view.master?.address;
+    if (!address) return;
+    const request = { tableId, server: this.options.self.id };
+    const gateId = await this.master.acquireTableGate(
+      address,
+      request,
+      limits.CLUSTER_TABLE_GATE_DEADLINE_MS,
+    );
+    try {
+      await op(gateId);
+    } finally {
+      void this.master
+        .releaseTableGate(address, gateId, limits.CLUSTER_TABLE_GATE_DEADLINE_MS)
+        .catch(() => undefined);
+    }
+  }
+
   /** The split context for changing `parents` (all held here), or undefined when one is not. */
-  private context(parents: readonly TabletHandle[]): SplitContext | undefined {
+  private context(parents: readonly TabletHandle[], gateId: string): SplitContext | undefined {
     const { tablets } = this.options;
     const bases = parents.map((p) => tablets.splitContext(p, () => undefined));
     const base = bases[0];
@@ -157,7 +184,7 @@ export class TabletSplitter {
     const closing = (t: TabletHandle) => void this.closeEngine(t);
     return {
       ...base,
-      commitTablets: (change) => this.commit(change, parents),
+      commitTablets: (change) => this.commit(change, parents, gateId),
       isRefusal: isChangeRefused,
       tablets: () => ({
         next: (t) => (parents.length === 2 && t === parents[0] ? parents[1] : undefined),
@@ -187,7 +214,11 @@ export class TabletSplitter {
   }
 
   /** Asks the master to commit `change` until it answers (see the file comment). */
-  private async commit(change: TabletChange, parents: readonly TabletHandle[]): Promise<void> {
+  private async commit(
+    change: TabletChange,
+    parents: readonly TabletHandle[],
+    gateId: string,
+  ): Promise<void> {
     const { clock, view } = this.options;
     const request: CommitTabletsRequest = {
       tableId: change.removeTablets[0]?.tableId ?? '',
@@ -195,6 +226,7 @@ export class TabletSplitter {
       ownerEpochs: parents.map((p) => p.ownerEpoch),
       removeTablets: change.removeTablets.map(tabletFields),
       putTablets: change.putTablets.map(tabletFields),
+      gateId,
     };
     const giveUpAtMs = clock.monotonicMs() + limits.CLUSTER_COMMIT_TABLETS_WAIT_MS;
     for (;;) {

@@ -467,3 +467,7 @@ export const CLUSTER_COMMIT_TABLETS_RETRY_MS = 250;
 export const CLUSTER_COMMIT_TABLETS_WAIT_MS = 60_000;
 /** Period at which a tablet server looks for small adjacent tablets of its own to merge. */
 export const CLUSTER_MERGE_CHECK_INTERVAL_MS = 5_000;
+/** Longest a tablet server holds a table gate at the master (the master releases it then). */
+export const CLUSTER_TABLE_GATE_LEASE_MS = 10_000;
+/** Deadline of one AcquireTableGate call (the master's admin chain may be busy). */
+export const CLUSTER_TABLE_GATE_DEADLINE_MS = 3_000;

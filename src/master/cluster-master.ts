@@ -230,7 +230,15 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   });
   await metadata.load();
   host.start();
-  const splits = new SplitCoordinator({ metadata, host, vfs: shared.vfs, dir: options.dir, clock, log });
+  const splits = new SplitCoordinator({
+    metadata,
+    host,
+    vfs: shared.vfs,
+    dir: options.dir,
+    clock,
+    timers,
+    log,
+  });
   const gc = new SharedFileGc({
     metadata,
     vfs: shared.vfs,

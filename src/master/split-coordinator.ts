@@ -42,6 +42,7 @@ import type { Clock } from '../common/clock.js';
 import { crashPoint } from '../common/crash-points.js';
 import { errors } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import type { CoordinationTimers } from '../coord/coordination-timers.js';
 import type { ServiceBinding } from '../server/grpc-transport.js';
 import { buildService } from '../server/rpc-handlers.js';
 import { logInternalError } from '../server/status-map.js';
@@ -52,6 +53,7 @@ import type { TabletChange } from '../tablet/tablet-host-api.js';
 import { tableDirOf } from '../tablet/tablet-lifecycle.js';
 import type { AssignmentHost } from './assignment-host.js';
 import { manifestFiles } from './shared-file-gc.js';
+import { TableGates } from './table-gates.js';
 
 /** What the split coordinator works with. */
 export interface SplitCoordinatorOptions {
@@ -61,6 +63,7 @@ export interface SplitCoordinatorOptions {
   /** The shared store directory. */
   readonly dir: string;
   readonly clock: Clock;
+  readonly timers: CoordinationTimers;
   readonly log: Logger;
 }
 
@@ -72,6 +75,8 @@ export interface CommitAsk {
   /** The owner epoch it holds each parent under (in the order of `change.removeTablets`). */
   readonly ownerEpochs: readonly number[];
   readonly change: TabletChange;
+  /** The table gate the server took for it, if any (src/master/table-gates.ts). */
+  readonly gateId?: string;
 }
 
 /** Commits the splits and merges tablet servers prepare (see the file comment). */
@@ -79,7 +84,11 @@ export class SplitCoordinator {
   /** Splits and merges committed by this master. */
   readonly stats = { splits: 0, merges: 0, refused: 0 };
 
-  constructor(private readonly options: SplitCoordinatorOptions) {}
+  private readonly gates: TableGates;
+
+  constructor(private readonly options: SplitCoordinatorOptions) {
+    this.gates = new TableGates(options.metadata, options.clock, options.timers, options.log);
+  }
 
   /** The master control service's binding for the admin port. */
   binding(): ServiceBinding {
@@ -87,7 +96,16 @@ export class SplitCoordinator {
       MASTER_CONTROL_SERVICE_NAME,
       masterControlDefinition(),
       {
-        unary: { CommitTablets: (r) => this.commitRequest(r as unknown as CommitTabletsRequest) },
+        unary: {
+          CommitTablets: (r) => this.commitRequest(r as unknown as CommitTabletsRequest),
+          AcquireTableGate: async (r) => ({
+            gateId: await this.gates.acquire(stringOf(r, 'tableId'), stringOf(r, 'server')),
+          }),
+          ReleaseTableGate: (r) => {
+            this.gates.release(stringOf(r, 'gateId'));
+            return {};
+          },
+        },
         serverStreaming: {},
       },
       logInternalError,
@@ -106,14 +124,15 @@ export class SplitCoordinator {
       !epochs.every((e) => Number.isSafeInteger(e))
     )
       throw errors.invalidArgument('commit request is malformed');
-    await this.commit({ tableId: r.tableId, server: r.server, ownerEpochs: epochs, change });
+    const gateId = typeof r.gateId === 'string' ? r.gateId : undefined;
+    await this.commit({ tableId: r.tableId, server: r.server, ownerEpochs: epochs, change, gateId });
     return {};
   }
 
   /** Commits the change `ask` names (steps 1–5), or refuses it. */
   commit(ask: CommitAsk): Promise<void> {
-    const { metadata, host } = this.options;
-    return metadata.serialized(() =>
+    const { host } = this.options;
+    return this.gates.run(ask.gateId, ask.tableId, ask.server, () =>
       host.exclusive(async () => {
         try {
           await this.commitNow(ask);
@@ -190,6 +209,13 @@ export class SplitCoordinator {
     for (const path of files)
       if (!(await vfs.exists(path))) throw changeRefused('a child tablet file is missing', { path });
   }
+}
+
+/** A string field of a request; INVALID_ARGUMENT when absent. */
+function stringOf(r: Record<string, unknown>, field: string): string {
+  const v = r[field];
+  if (typeof v !== 'string') throw errors.invalidArgument('master control field must be a string', { field });
+  return v;
 }
 
 /** The parents must be adjacent and the children cover exactly their range, in order. */

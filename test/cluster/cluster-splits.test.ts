@@ -148,3 +148,38 @@ test('the master refuses a split from a stale owner epoch and one whose children
     'the parent is still live',
   );
 });
+
+test('a DropRowRange next to a splitting tablet answers at once (the split holds the table gate)', async () => {
+  const entry = cluster.servers[0] as ClusterProcess;
+  const client = connectData(entry.address);
+  const admin = connectTableAdmin(entry.address);
+  const acked = new Set<string>();
+  const times: number[] = [];
+  try {
+    const writing = writeAll(
+      client,
+      Array.from({ length: 300 }, (_, i) => `g-9${String(i).padStart(5, '0')}`),
+      WRITERS,
+      acked,
+    );
+    let done = false;
+    void writing.finally(() => {
+      done = true;
+    });
+    while (!done) {
+      const started = performance.now();
+      await unary(admin, 'DropRowRange', { name: tableName(LOAD_TABLE), rowKeyPrefix: Buffer.from('g-8') });
+      times.push(performance.now() - started);
+    }
+    await writing;
+  } finally {
+    client.close();
+    admin.close();
+  }
+  const slowest = Math.round(Math.max(...times));
+  console.log(
+    `${times.length} drops next to splitting tablets while ${acked.size} rows were written; slowest ${slowest} ms`,
+  );
+  assert.ok(slowest < 10_000, `every drop answered within 10 s (slowest ${slowest} ms)`);
+  await assertReadBack(entry, acked);
+});
