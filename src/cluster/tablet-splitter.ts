@@ -11,6 +11,11 @@
  * `splitThresholdBytes × MERGE_FRACTION` (checked every CLUSTER_MERGE_CHECK_INTERVAL_MS), never
  * across an initial split of the table. A merge of tablets held by two servers is not attempted.
  *
+ * The table gate: once the children are made, just before the parents' writes pause, the server
+ * takes the table's gate at the master (src/master/table-gates.ts; no gate: the change is
+ * abandoned, nothing paused), and names it in the commit, which then runs inside it. So no admin
+ * fan-out of the master meets a parent paused for a commit that would wait behind that fan-out.
+ *
  * The commit, from this side:
  * - OK: the parents stop serving here at once (`OwnedTablets.detach`; writers paused on them are
  *   answered `moved` and route again), and their engines close once no scan reads them. The
@@ -45,6 +50,14 @@ import {
   tabletFields,
 } from './master-control-protocol.js';
 import type { OwnedTablets } from './owned-tablets.js';
+
+/** The table gate one split or merge holds at the master, once taken. */
+interface GateHolder {
+  readonly tableId: string;
+  /** The master that granted it. */
+  address?: string;
+  gateId?: string;
+}
 
 /** What the splitter works with. */
 export interface TabletSplitterOptions {
@@ -96,8 +109,8 @@ export class TabletSplitter {
     if (bytes <= this.options.splitThresholdBytes || bytes <= h.splitBlockedBelowBytes) return;
     this.queued.add(h);
     void this.serialized(() =>
-      this.gated(h.record.tableId, async (gateId) => {
-        const ctx = this.context([h], gateId);
+      this.gated(h.record.tableId, async (gate) => {
+        const ctx = this.context([h], gate);
         if (!ctx) return;
         if (await splitTablet(ctx, h)) this.stats.splits++;
         else h.splitBlockedBelowBytes = bytes * 2;
@@ -132,8 +145,8 @@ export class TabletSplitter {
     this.queued.add(a);
     this.queued.add(b);
     void this.serialized(() =>
-      this.gated(a.record.tableId, async (gateId) => {
-        const ctx = this.context([a, b], gateId);
+      this.gated(a.record.tableId, async (gate) => {
+        const ctx = this.context([a, b], gate);
         if (ctx && (await mergeTablets(ctx, a, b))) this.stats.merges++;
       }),
     ).finally(() => {
@@ -154,29 +167,34 @@ export class TabletSplitter {
   }
 
   /**
-   * Runs `op` holding the table's gate at the master (src/master/table-gates.ts), and gives the
-   * gate back after (a no-op when the commit used it). No master or no gate: `op` does not run.
+   * Runs `op` with a holder for the table's gate at the master (src/master/table-gates.ts), which
+   * the split or merge takes just before it pauses the parents (`beforePause`), and gives the gate
+   * back after (a no-op when the commit used it).
    */
-  private async gated(tableId: string, op: (gateId: string) => Promise<void>): Promise<void> {
-    const address = this.options.view.master?.address;
-    if (!address) return;
-    const request = { tableId, server: this.options.self.id };
-    const gateId = await this.master.acquireTableGate(
-      address,
-      request,
-      limits.CLUSTER_TABLE_GATE_DEADLINE_MS,
-    );
+  private async gated(tableId: string, op: (gate: GateHolder) => Promise<void>): Promise<void> {
+    const gate: GateHolder = { tableId };
     try {
-      await op(gateId);
+      await op(gate);
     } finally {
-      void this.master
-        .releaseTableGate(address, gateId, limits.CLUSTER_TABLE_GATE_DEADLINE_MS)
-        .catch(() => undefined);
+      const { address, gateId } = gate;
+      if (address && gateId)
+        void this.master
+          .releaseTableGate(address, gateId, limits.CLUSTER_TABLE_GATE_DEADLINE_MS)
+          .catch(() => undefined);
     }
   }
 
+  /** Takes the gate of `gate.tableId` at the active master; fails (nothing paused yet) without one. */
+  private async takeGate(gate: GateHolder): Promise<void> {
+    const address = this.options.view.master?.address;
+    if (!address) throw errors.unavailable('no master is elected');
+    const request = { tableId: gate.tableId, server: this.options.self.id };
+    gate.gateId = await this.master.acquireTableGate(address, request, limits.CLUSTER_TABLE_GATE_DEADLINE_MS);
+    gate.address = address;
+  }
+
   /** The split context for changing `parents` (all held here), or undefined when one is not. */
-  private context(parents: readonly TabletHandle[], gateId: string): SplitContext | undefined {
+  private context(parents: readonly TabletHandle[], gate: GateHolder): SplitContext | undefined {
     const { tablets } = this.options;
     const bases = parents.map((p) => tablets.splitContext(p, () => undefined));
     const base = bases[0];
@@ -184,7 +202,8 @@ export class TabletSplitter {
     const closing = (t: TabletHandle) => void this.closeEngine(t);
     return {
       ...base,
-      commitTablets: (change) => this.commit(change, parents, gateId),
+      commitTablets: (change) => this.commit(change, parents, gate.gateId),
+      beforePause: () => this.takeGate(gate),
       isRefusal: isChangeRefused,
       tablets: () => ({
         next: (t) => (parents.length === 2 && t === parents[0] ? parents[1] : undefined),
@@ -217,7 +236,7 @@ export class TabletSplitter {
   private async commit(
     change: TabletChange,
     parents: readonly TabletHandle[],
-    gateId: string,
+    gateId: string | undefined,
   ): Promise<void> {
     const { clock, view } = this.options;
     const request: CommitTabletsRequest = {
@@ -226,7 +245,7 @@ export class TabletSplitter {
       ownerEpochs: parents.map((p) => p.ownerEpoch),
       removeTablets: change.removeTablets.map(tabletFields),
       putTablets: change.putTablets.map(tabletFields),
-      gateId,
+      ...(gateId !== undefined ? { gateId } : {}),
     };
     const giveUpAtMs = clock.monotonicMs() + limits.CLUSTER_COMMIT_TABLETS_WAIT_MS;
     for (;;) {

@@ -72,6 +72,11 @@ export interface SplitContext {
    * leaves the outcome unknown.
    */
   isRefusal?(err: unknown): boolean;
+  /**
+   * Called once the children are made, just before the parents' writes pause (a cluster's server
+   * takes the table's gate at the master here); a failure abandons the change, nothing paused.
+   */
+  beforePause?(): Promise<void>;
   /** Reports how long writers of a tablet were paused, and where the time went. */
   pauseObserved(ms: number, phases: PausePhases): void;
 }
@@ -258,6 +263,7 @@ async function replaceTablets(
       if (pending <= SPLIT_PAUSE_MEMTABLE_BYTES_MAX) break;
       await Promise.all(parents.map((p) => p.engine.flush()));
     }
+    await ctx.beforePause?.();
     pausedAtMs = ctx.clock.monotonicMs();
     let phaseStartMs = pausedAtMs;
     const endPhase = (phase: keyof PausePhases) => {
