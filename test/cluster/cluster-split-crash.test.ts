@@ -16,7 +16,10 @@
  * row reads back exactly once.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { fenceEpoch } from '../../src/storage/file-names.js';
 import { connectData } from '../support/api-client.js';
 import { createLoadTable, PROBES, sleep } from './cluster-load.js';
 import { type ClusterProcess, LocalCluster } from './cluster-processes.js';
@@ -92,6 +95,10 @@ for (const point of ['commit-before-catalog', 'commit-after-catalog']) {
       await createLoadTable(entry);
       const acked = await writeThrough(cluster, entry, cluster.master);
       const elected = await standby;
+      // The new master fenced the catalog with its epoch: a deposed master's catalog commit fails.
+      const epoch = Number(/master elected \(epoch (\d+)\)/.exec(elected.stderr())?.[1]);
+      const fences = readdirSync(join(cluster.storeDir, 'catalog')).flatMap((n) => fenceEpoch(n) ?? []);
+      assert.equal(Math.max(...fences), epoch, 'the catalog is fenced by the new master epoch');
       const tablets = await coveringTablets(cluster);
       console.log(
         `${point}: ${tablets.length} tablets after the failover to ${elected.name}, ${acked.size} rows acknowledged`,
