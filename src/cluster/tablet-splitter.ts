@@ -77,6 +77,8 @@ export class TabletSplitter {
   readonly stats = { splits: 0, merges: 0, refused: 0, failed: 0 };
   private chain: Promise<unknown> = Promise.resolve();
   private readonly queued = new Set<TabletHandle>();
+  /** Tablets whose split failed: not tried again on writes before this time (monotonic ms). */
+  private readonly retryAtMs = new WeakMap<TabletHandle, number>();
   private readonly master: MasterControlClient;
   private stopped = false;
 
@@ -88,7 +90,10 @@ export class TabletSplitter {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
-      for (const h of this.options.tablets.all()) this.afterWrite(h);
+      for (const h of this.options.tablets.all()) {
+        this.retryAtMs.delete(h);
+        this.afterWrite(h);
+      }
       this.queueMerges();
       this.options.timers.setTimer(limits.CLUSTER_MERGE_CHECK_INTERVAL_MS, tick);
     };
@@ -104,18 +109,26 @@ export class TabletSplitter {
 
   /** After a write to `h`: queues its split when it has grown past the threshold. */
   afterWrite(h: TabletHandle): void {
-    if (this.stopped || this.queued.has(h) || h.retired || h.failure) return;
+    if (this.stopped || this.queued.has(h) || h.retired || h.failure || !this.options.view.master) return;
     const bytes = h.engine.approximateBytes();
     if (bytes <= this.options.splitThresholdBytes || bytes <= h.splitBlockedBelowBytes) return;
+    // A split that failed (no gate, no master, refused) is tried again at the periodic check.
+    if (this.options.clock.monotonicMs() < (this.retryAtMs.get(h) ?? 0)) return;
     this.queued.add(h);
+    let done = false;
     void this.serialized(() =>
       this.gated(h.record.tableId, async (gate) => {
         const ctx = this.context([h], gate);
         if (!ctx) return;
         if (await splitTablet(ctx, h)) this.stats.splits++;
         else h.splitBlockedBelowBytes = bytes * 2;
+        done = true;
       }),
-    ).finally(() => this.queued.delete(h));
+    ).finally(() => {
+      this.queued.delete(h);
+      if (!done)
+        this.retryAtMs.set(h, this.options.clock.monotonicMs() + limits.CLUSTER_MERGE_CHECK_INTERVAL_MS);
+    });
   }
 
   /** Queues merges of adjacent tablets of this server that together are small. */
