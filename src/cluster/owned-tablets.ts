@@ -217,12 +217,6 @@ export class OwnedTablets {
     if (this.owned.get(k)?.handle === handle) this.owned.delete(k);
   }
 
-  /** The table record `handle`'s tablet was last given. */
-  tableOf(handle: TabletHandle): TableRecord | undefined {
-    const o = this.owned.get(key(handle.record.tableId, handle.record.tabletDir));
-    return o?.handle === handle ? o.table.record : undefined;
-  }
-
   /** UNAVAILABLE when this server may not serve now. */
   requireServing(): void {
     if (!this.options.canServe())
