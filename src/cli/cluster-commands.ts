@@ -30,7 +30,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { systemClock } from '../common/clock.js';
-import { CLUSTER_UP_SERVERS_MAX } from '../common/limits.js';
+import { CLUSTER_UP_SERVERS_MAX, SPLIT_THRESHOLD_BYTES_MIN } from '../common/limits.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import type { Coordination } from '../coord/coordination.js';
@@ -59,6 +59,11 @@ const KEEP_ALIVE_INTERVAL_MS = 60_000;
 
 interface ClusterFlags extends ClusterFileOptions {
   config?: string;
+  /** tablet-server only. */
+  splitThresholdBytes?: number;
+  /** master only. */
+  fileGcGraceMs?: number;
+  fileGcIntervalMs?: number;
 }
 
 /** Flags after merging `--config`, with the required ones present. */
@@ -85,6 +90,34 @@ function coordUrl(value: string): string {
   if (!/^[a-z][a-z0-9+.-]*:/.test(value))
     throw new InvalidArgumentError('must be a coordination url, e.g. etcd://127.0.0.1:2379');
   return value;
+}
+
+const SIZE_UNITS: ReadonlyMap<string, number> = new Map([
+  ['', 1],
+  ['KiB', 1024],
+  ['MiB', 1024 ** 2],
+  ['GiB', 1024 ** 3],
+]);
+
+/**
+ * A split threshold (`--split-threshold-bytes` of `tabula serve` and `tabula tablet-server`): an
+ * integer with an optional KiB/MiB/GiB suffix, at least SPLIT_THRESHOLD_BYTES_MIN.
+ */
+export function splitThreshold(value: string | number): number {
+  const match = /^([0-9]+)(KiB|MiB|GiB)?$/.exec(String(value));
+  const bytes = match ? Number(match[1]) * (SIZE_UNITS.get(match[2] ?? '') ?? 1) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < SPLIT_THRESHOLD_BYTES_MIN) {
+    throw new InvalidArgumentError(
+      `must be a size of at least ${SPLIT_THRESHOLD_BYTES_MIN} bytes, e.g. 65536, 64KiB or 256MiB`,
+    );
+  }
+  return bytes;
+}
+
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a number of milliseconds');
+  return n;
 }
 
 function nonEmpty(value: string): string {
@@ -177,6 +210,8 @@ async function runMaster(flags: ClusterOptions): Promise<void> {
     host: flags.host,
     port: flags.port,
     log,
+    ...(flags.fileGcGraceMs !== undefined ? { fileGcGraceMs: flags.fileGcGraceMs } : {}),
+    ...(flags.fileGcIntervalMs !== undefined ? { fileGcIntervalMs: flags.fileGcIntervalMs } : {}),
     onLost: (reason) => {
       log.error({ reason }, 'master lock lost; exiting');
       process.exit(EXIT_LOST);
@@ -207,6 +242,7 @@ async function runTabletServer(flags: ClusterOptions, log: Logger, coord: Coordi
     host: flags.host,
     port: flags.port,
     log,
+    ...(flags.splitThresholdBytes !== undefined ? { splitThresholdBytes: flags.splitThresholdBytes } : {}),
   });
   const state = server.state;
   const web = await startHttp(
@@ -284,9 +320,20 @@ export function registerClusterCommands(program: Command): void {
   };
   clusterFlags(program.command('master'), MASTER_PORT_DEFAULT)
     .description('run the master of a cluster: catalog, schema admin, tablet assignment')
+    .option(
+      '--file-gc-grace-ms <ms>',
+      'how long a shared file stays unreferenced before the master deletes it',
+      milliseconds,
+    )
+    .option('--file-gc-interval-ms <ms>', 'period of the shared-file garbage collection', milliseconds)
     .action((flags: ClusterFlags, command: Command) => runMaster(clusterOptions(flags, command)).catch(fail));
   clusterFlags(program.command('tablet-server'), TABLET_SERVER_PORT_DEFAULT)
     .description('run a tablet server of a cluster: serves the Bigtable API, routes rows to their owners')
+    .option(
+      '--split-threshold-bytes <size>',
+      'size past which a tablet splits in two (bytes, or with KiB/MiB/GiB)',
+      splitThreshold,
+    )
     .action(async (flags: ClusterFlags, command: Command) => {
       const options = clusterOptions(flags, command);
       const log = createLogger({ level: 'info', base: { service: 'tabula-tablet-server' } });

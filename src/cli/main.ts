@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { SPLIT_THRESHOLD_BYTES_DEFAULT, SPLIT_THRESHOLD_BYTES_MIN } from '../common/limits.js';
+import { SPLIT_THRESHOLD_BYTES_DEFAULT } from '../common/limits.js';
 import {
   createLogger,
   isLogLevel,
@@ -34,7 +34,7 @@ import { type RunningConsole, startConsole } from '../web/console-server.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerBenchCommand } from './bench-command.js';
 import { errorLine, exitCodeOfAny } from './cli-output.js';
-import { registerClusterCommands } from './cluster-commands.js';
+import { registerClusterCommands, splitThreshold } from './cluster-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerExportCommand } from './export-command.js';
 import { registerFsckCommand } from './fsck-command.js';
@@ -69,24 +69,6 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set<ConfigKey>([
   'logLevel',
   'splitThresholdBytes',
 ]);
-const SIZE_UNITS: ReadonlyMap<string, number> = new Map([
-  ['', 1],
-  ['KiB', 1024],
-  ['MiB', 1024 ** 2],
-  ['GiB', 1024 ** 3],
-]);
-
-/** A byte size: an integer with an optional KiB/MiB/GiB suffix, at least SPLIT_THRESHOLD_BYTES_MIN. */
-function splitThreshold(value: string | number): number {
-  const match = /^([0-9]+)(KiB|MiB|GiB)?$/.exec(String(value));
-  const bytes = match ? Number(match[1]) * (SIZE_UNITS.get(match[2] ?? '') ?? 1) : Number.NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < SPLIT_THRESHOLD_BYTES_MIN) {
-    throw new InvalidArgumentError(
-      `must be a size of at least ${SPLIT_THRESHOLD_BYTES_MIN} bytes, e.g. 65536, 64KiB or 256MiB`,
-    );
-  }
-  return bytes;
-}
 
 function nonEmpty(value: string): string {
   if (value.length === 0) throw new InvalidArgumentError('must not be empty');

@@ -11,9 +11,10 @@
  * or may not be applied, as any failed write, but it is never acknowledged by an owner that may
  * have lost its tablet.
  *
- * Shared files: tablets of a cluster never split or merge yet, so no SSTable is shared between
- * tablets; files a retired tablet directory still holds are left on disk (`KeepingNamespaceFiles`)
- * rather than collected by a server that cannot know which other server's tablets refer to them.
+ * Shared files: after a split or merge (src/cluster/tablet-splitter.ts) tablets share SSTables
+ * by reference; files a retired tablet directory still holds are left on disk
+ * (`KeepingNamespaceFiles`) rather than collected by a server that cannot know which other
+ * server's tablets refer to them: the master collects them (src/master/shared-file-gc.ts).
  *
  * Exclusion: each engine holds an OS lock on its tablet directory (src/storage/store-lock.ts), so a
  * new owner's open fails with FAILED_PRECONDITION while the old owner's process still holds it;
@@ -38,10 +39,14 @@ import { NamespaceFiles } from '../tablet/tablet-files.js';
 import type { TabletHandle } from '../tablet/tablet-handle.js';
 import { sharedEngineResources } from '../tablet/tablet-host.js';
 import { TabletDirNames, TabletLifecycle, tableDirOf } from '../tablet/tablet-lifecycle.js';
+import type { SplitContext } from '../tablet/tablet-split.js';
 
 /** Collects nothing: another server's tablet may still refer to what a release drops here. */
 class KeepingNamespaceFiles extends NamespaceFiles {
   override release(_sources: readonly FileSource[]): Promise<void> {
+    return Promise.resolve();
+  }
+  override retire(_tabletDir: string): Promise<void> {
     return Promise.resolve();
   }
 }
@@ -74,6 +79,8 @@ export class OwnedTablets {
   private readonly background: BackgroundTasks;
   private readonly budget: MemtableBudget;
   private readonly shared: ReturnType<typeof sharedEngineResources>;
+  /** Called after each operation `withTablet` ran on a tablet (the splitter checks its size). */
+  afterWrite: ((handle: TabletHandle) => void) | undefined;
 
   constructor(private readonly options: OwnedTabletsOptions) {
     this.shared = sharedEngineResources(options.engine);
@@ -233,7 +240,25 @@ export class OwnedTablets {
       this.budget.noteWrite();
     }
     this.requireServing();
+    this.afterWrite?.(handle);
     return result;
+  }
+
+  /**
+   * What a split or merge of open tablet `handle` needs (src/tablet/tablet-split.ts), before the
+   * cluster's splitter replaces the catalog commit and the closing of tablets; undefined when this
+   * server does not hold it.
+   */
+  splitContext(handle: TabletHandle, pauseObserved: SplitContext['pauseObserved']): SplitContext | undefined {
+    const o = this.owned.get(key(handle.record.tableId, handle.record.tabletDir));
+    if (o?.handle !== handle) return undefined;
+    return this.lifecycle.splitContext(o.table, pauseObserved);
+  }
+
+  /** Stops serving `handle` at once (a split or merge retired it); its engine is the caller's to close. */
+  detach(handle: TabletHandle): void {
+    const k = key(handle.record.tableId, handle.record.tabletDir);
+    if (this.owned.get(k)?.handle === handle) this.owned.delete(k);
   }
 
   /** UNAVAILABLE when this server may not serve now. */

@@ -78,11 +78,13 @@ export const PEER_CONTROL_METHODS = [
 /** One method of the service. */
 export type PeerControlMethod = (typeof PEER_CONTROL_METHODS)[number];
 
-function serialize(value: unknown): Buffer {
+/** A message as JSON bytes (also the master control service's codec). */
+export function serialize(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value ?? {}), 'utf8');
 }
 
-function deserialize(bytes: Buffer): unknown {
+/** A JSON object from bytes; INVALID_ARGUMENT when it is not one. */
+export function deserialize(bytes: Buffer): unknown {
   try {
     const value: unknown = JSON.parse(bytes.toString('utf8'));
     if (value === null || typeof value !== 'object') throw new Error('not an object');
@@ -98,20 +100,23 @@ function methodPath(method: PeerControlMethod): string {
   return `/${PEER_CONTROL_SERVICE_NAME}/${method}`;
 }
 
+/** A unary method with JSON messages at `path` (also the master control service's). */
+export function jsonMethod(path: string): MethodDefinition<unknown, unknown> {
+  return {
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: serialize,
+    requestDeserialize: deserialize,
+    responseSerialize: serialize,
+    responseDeserialize: deserialize,
+  };
+}
+
 /** The grpc-js service definition (JSON messages). */
 export function peerControlDefinition(): ServiceDefinition {
   const out: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const method of PEER_CONTROL_METHODS) {
-    out[method] = {
-      path: methodPath(method),
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: serialize,
-      requestDeserialize: deserialize,
-      responseSerialize: serialize,
-      responseDeserialize: deserialize,
-    };
-  }
+  for (const method of PEER_CONTROL_METHODS) out[method] = jsonMethod(methodPath(method));
   return out as ServiceDefinition;
 }
 

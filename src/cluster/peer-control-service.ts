@@ -23,6 +23,7 @@ import { buildService } from '../server/rpc-handlers.js';
 import { logInternalError } from '../server/status-map.js';
 import type { TableRecord } from '../tablet/catalog.js';
 import { sampleRowKeys } from '../tablet/row-key-samples.js';
+import { DATA_END_KEY } from '../tablet/row-reader.js';
 import type { TabletHandle } from '../tablet/tablet-handle.js';
 import { purgeFamilyFromTablet } from '../tablet/tablet-host.js';
 import type { ClusterView } from './cluster-view.js';
@@ -63,11 +64,16 @@ async function dropTabletRange(ctx: PeerControlContext, request: Request): Promi
   const h = ownedHandle(ctx, tableId, stringField(request, 'tabletDir'));
   const start = bytesField(request, 'start');
   const end = bytesField(request, 'end');
-  await ctx.tablets.withTablet(h, async (t) => {
+  const emptied = await ctx.tablets.withTablet(h, async (t) => {
     const lo = Buffer.compare(start, t.startKey) > 0 ? start : t.startKey;
     const hi = t.endKey !== undefined && Buffer.compare(t.endKey, end) < 0 ? t.endKey : end;
     if (Buffer.compare(lo, hi) < 0) await t.engine.deleteRange(lo, hi);
+    for (const _ of t.engine.scan({ start: t.startKey, end: t.endKey ?? DATA_END_KEY })) return false;
+    return true;
   });
+  // A tablet left empty is rewritten at once (in the background): its space, and its references
+  // to SSTables of retired tablets, are released, and it can merge with a small neighbour.
+  if (emptied) void h.engine.compactAll().catch(() => undefined);
   return {};
 }
 

@@ -38,6 +38,7 @@ import { OwnerStore } from './owner-store.js';
 import { PeerClients } from './peer-client.js';
 import { peerControlBinding } from './peer-control-service.js';
 import { RoutingTableStore } from './routing-table-store.js';
+import { TabletSplitter } from './tablet-splitter.js';
 import { TabletStatsPublisher } from './tablet-stats-publisher.js';
 
 /** What a tablet server's console and `/metrics` read of it (read-only; src/web/cluster-metrics.ts). */
@@ -68,6 +69,8 @@ export interface TabletServerOptions {
   readonly clock?: Clock;
   readonly rand?: Rand;
   readonly timers?: CoordinationTimers;
+  /** Size past which a tablet splits (default SPLIT_THRESHOLD_BYTES_DEFAULT; src/cluster/tablet-splitter.ts). */
+  readonly splitThresholdBytes?: number;
 }
 
 /** A running tablet server. */
@@ -96,6 +99,8 @@ export class TabletServer {
   private readonly clock: Clock;
   private readonly timers: CoordinationTimers;
   private statsPublisher!: TabletStatsPublisher;
+  /** Splits and merges of this server's tablets. */
+  readonly splitter: TabletSplitter;
 
   private constructor(private readonly options: TabletServerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -111,6 +116,16 @@ export class TabletServer {
       log: options.log,
       canServe: () => this.session?.isValid() === true,
     });
+    this.splitter = new TabletSplitter({
+      tablets: this.tablets,
+      view: this.view,
+      self: this.self,
+      clock: this.clock,
+      timers: this.timers,
+      log: options.log,
+      splitThresholdBytes: options.splitThresholdBytes ?? limits.SPLIT_THRESHOLD_BYTES_DEFAULT,
+    });
+    this.tablets.afterWrite = (h) => this.splitter.afterWrite(h);
     this.peers = new PeerClients(this.clock);
     const owner = new OwnerStore(this.view, this.tablets, this.self);
     this.owner = owner;
@@ -155,6 +170,7 @@ export class TabletServer {
     });
     s.view.onChange(() => s.scheduleReconcile());
     s.scheduleReconcile();
+    s.splitter.start();
     return s;
   }
 
@@ -387,6 +403,7 @@ export class TabletServer {
     await this.peerServer.close();
     await this.reconciling;
     await Promise.all([...this.releasing.values()]);
+    await this.splitter.stop();
     await this.tablets.closeAll();
     await this.tablets.closeWorkers();
     await this.session?.close();

@@ -503,3 +503,21 @@ export const CLIENT_LOCATION_INCOMPLETE_TTL_MS = 1_000;
 export const CLIENT_LOCATION_TABLES_MAX = 256;
 /** gRPC channels a client keeps open to tablet owners besides its entry server (least recently used closed beyond). */
 export const CLIENT_OWNER_CHANNELS_MAX = 64;
+
+// ---- Cluster splits, merges and shared-file GC (src/cluster/tablet-splitter.ts, src/master/split-coordinator.ts, src/master/shared-file-gc.ts) ----
+/** How long the shared-file GC waits after first seeing a path unreferenced before deleting it. */
+export const FILE_GC_GRACE_MS_DEFAULT = 10 * 60_000;
+/** Period of the master's shared-file GC sweeps. */
+export const FILE_GC_INTERVAL_MS_DEFAULT = 60_000;
+/** Deadline of one CommitTablets call from a tablet server to the master. */
+export const CLUSTER_COMMIT_TABLETS_DEADLINE_MS = 5_000;
+/** Pause before a tablet server asks the master again to commit a split or merge. */
+export const CLUSTER_COMMIT_TABLETS_RETRY_MS = 250;
+/** Longest a tablet server asks for one commit before it gives up (the parent then stays failed). */
+export const CLUSTER_COMMIT_TABLETS_WAIT_MS = 60_000;
+/** Period at which a tablet server looks for small adjacent tablets of its own to merge. */
+export const CLUSTER_MERGE_CHECK_INTERVAL_MS = 5_000;
+/** Longest a tablet server holds a table gate at the master (the master releases it then). */
+export const CLUSTER_TABLE_GATE_LEASE_MS = 10_000;
+/** Deadline of one AcquireTableGate call (the master's admin chain may be busy). */
+export const CLUSTER_TABLE_GATE_DEADLINE_MS = 3_000;

@@ -17,8 +17,9 @@
  * follows, so a table is visible once it can be served. No live server: UNAVAILABLE.
  *
  * Purging a dropped family and dropping a row range (the data half of those runs on the servers)
- * are fanned out to each tablet's owner (src/cluster/tablet-fanout.ts). Not in a cluster yet
- * (UNIMPLEMENTED): splits and merges (servers never start one).
+ * are fanned out to each tablet's owner (src/cluster/tablet-fanout.ts). Splits and merges are
+ * committed by the split coordinator (src/master/split-coordinator.ts), which replaces the parents'
+ * assignments with the children's here (`exclusive`, `replaceAssignments`).
  *
  * Concurrency: single event-loop thread; reconcile rounds run one at a time (a request during a
  * round runs one more round after it). Schema writes are tracked so `settled()` can wait for them.
@@ -26,10 +27,12 @@
 
 import {
   ASSIGN_PREFIX,
+  type Assignment,
   assignKey,
   decodeAssignment,
   encodeAssignment,
   encodeTableRecord,
+  loadedKey,
   TABLES_PREFIX,
   tableKey,
 } from '../cluster/cluster-keys.js';
@@ -43,7 +46,7 @@ import type { Coordination, TxnOp } from '../coord/coordination.js';
 import type { CoordinationTimers } from '../coord/coordination-timers.js';
 import type { TableRecord, TabletRecord } from '../tablet/catalog.js';
 import type { Tablet } from '../tablet/table-store-api.js';
-import type { TableOpenMode, TabletHostControl } from '../tablet/tablet-host-api.js';
+import type { TableOpenMode, TabletChange, TabletHostControl } from '../tablet/tablet-host-api.js';
 
 /** What the assignment host needs. */
 export interface AssignmentHostOptions {
@@ -137,6 +140,91 @@ export class AssignmentHost implements TabletHostControl {
 
   lastSequence(): number {
     return 0;
+  }
+
+  /**
+   * Runs `op` while no assignment round runs (a round asked for meanwhile runs after it): a split
+   * or merge commit (src/master/split-coordinator.ts) checks the parents' owners and replaces
+   * their assignments with no round moving them in between.
+   */
+  async exclusive<T>(op: () => Promise<T>): Promise<T> {
+    while (this.round) await this.round.catch(() => undefined);
+    const run = op();
+    const held = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.round = held;
+    try {
+      return await run;
+    } finally {
+      if (this.round === held) this.round = undefined;
+      if (this.again && !this.closed) {
+        this.again = false;
+        void this.reconcile().catch(() => undefined);
+      }
+    }
+  }
+
+  /** The current assignments of `tablets` with their keys' versions, read from coordination. */
+  async assignmentsOf(
+    tablets: readonly TabletRecord[],
+  ): Promise<Map<string, { assignment: Assignment; version: number }>> {
+    const out = new Map<string, { assignment: Assignment; version: number }>();
+    for (const t of tablets) {
+      const key = assignKey(t);
+      const v = await this.options.coord.get(key);
+      if (v) out.set(t.tabletDir, { assignment: decodeAssignment(key, v.value), version: v.version });
+    }
+    return out;
+  }
+
+  /**
+   * A split or merge was committed in the catalog: the parents' assignments (at the key versions
+   * `versions`, by tablet directory) give way to the children's, on `server`, under an owner epoch
+   * above every earlier one, in one txn. If the keys changed meanwhile, a round assigns the
+   * children instead (level-triggered, as after a master failover).
+   */
+  async replaceAssignments(
+    change: TabletChange,
+    server: string,
+    versions: ReadonlyMap<string, number>,
+  ): Promise<void> {
+    const tableId = change.putTablets[0]?.tableId ?? '';
+    const t = this.tables.get(tableId);
+    const removed = new Set(change.removeTablets.map((r) => r.tabletDir));
+    if (t) {
+      const kept = t.tablets.filter((r) => !removed.has(r.tabletDir));
+      this.tables.set(tableId, { ...t, tablets: [...kept, ...change.putTablets] });
+    }
+    const { revision } = await this.options.coord.listWithRevision(assignKey({ tableId, tabletDir: '' }));
+    const ownerEpoch = revision + 1;
+    const txn = await this.options.coord.txn({
+      compares: [
+        ...change.removeTablets.map((r) => ({ key: assignKey(r), version: versions.get(r.tabletDir) ?? 0 })),
+        ...change.putTablets.map((r) => ({ key: assignKey(r), version: 0 })),
+      ],
+      success: [
+        ...change.removeTablets.flatMap((r): TxnOp[] => [
+          { type: 'delete', key: assignKey(r) },
+          { type: 'delete', key: loadedKey(r) },
+        ]),
+        ...change.putTablets.map(
+          (r): TxnOp => ({
+            type: 'put',
+            key: assignKey(r),
+            value: encodeAssignment({ tablet: r, server, ownerEpoch }),
+          }),
+        ),
+      ],
+    });
+    if (!txn.succeeded) {
+      this.options.log.warn({ table: tableId }, 'assignments changed during a tablet change; reassigning');
+      void this.reconcile().catch(() => undefined);
+      return;
+    }
+    for (const r of change.putTablets)
+      this.options.log.info({ table: tableId, tablet: r.tabletDir, server, ownerEpoch }, 'tablet assigned');
   }
 
   /** Resolves once every schema write started so far is done. */

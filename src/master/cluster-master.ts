@@ -6,8 +6,11 @@
  *
  * Losing the lock is fail-stop: when a renewal fails or the lease is no longer valid, the master
  * calls `onLost` (the command exits), so a standby can take over with a larger epoch. The catalog
- * engine's OS lock keeps a lingering old master's catalog writes out on one machine; fencing every
- * catalog commit by the master epoch is not done yet.
+ * engine is opened under the master epoch as its owner epoch (src/storage/owner-fence.ts): once a
+ * newer master opened it, every catalog commit of an older one fails (`owner epoch is stale`).
+ * It also commits the splits and merges tablet servers prepare (src/master/split-coordinator.ts,
+ * on the master control service of its admin port) and collects the shared files no live tablet
+ * references (src/master/shared-file-gc.ts, every `fileGcIntervalMs`).
  *
  * Balancing: every CLUSTER_BALANCE_PERIOD_MS, and CLUSTER_BALANCE_AFTER_CHANGE_MS after the set of
  * live servers changed (a server joined or left), the master weighs the servers' load reports
@@ -41,6 +44,8 @@ import { AssignmentHost } from './assignment-host.js';
 import { type BalancerTablet, planMoves } from './balancer.js';
 import { locateMetadata } from './metadata-root.js';
 import { PlannedMoves } from './planned-moves.js';
+import { SharedFileGc } from './shared-file-gc.js';
+import { SplitCoordinator } from './split-coordinator.js';
 
 /** The master's admin API: schema admin on the metadata service; no rows. */
 class MasterStore implements TableStore {
@@ -105,6 +110,10 @@ export interface MasterOptions {
   readonly clock?: Clock;
   readonly rand?: Rand;
   readonly timers?: CoordinationTimers;
+  /** Grace period of the shared-file GC (default FILE_GC_GRACE_MS_DEFAULT). */
+  readonly fileGcGraceMs?: number;
+  /** Period of the shared-file GC's sweeps (default FILE_GC_INTERVAL_MS_DEFAULT). */
+  readonly fileGcIntervalMs?: number;
 }
 
 /** A running, elected master. */
@@ -113,6 +122,8 @@ export interface RunningMaster {
   readonly epoch: number;
   /** The master's cluster view (read-only: for its console and `/metrics`). */
   readonly view: ClusterView;
+  readonly splits: SplitCoordinator;
+  readonly gc: SharedFileGc;
   close(): Promise<void>;
 }
 
@@ -162,11 +173,12 @@ function keepLease(lease: Lease, options: MasterOptions, timers: CoordinationTim
 async function openCatalog(
   shared: ReturnType<typeof sharedEngineResources>,
   dir: string,
+  masterEpoch: number,
   timers: CoordinationTimers,
 ): Promise<Engine> {
   for (let tries = 1; ; tries++) {
     try {
-      return await Engine.open({ ...shared, dir });
+      return await Engine.open({ ...shared, dir, ownerEpoch: masterEpoch });
     } catch (err) {
       if (!hasCode(err, ErrorCode.FailedPrecondition) || tries >= limits.CLUSTER_CATALOG_OPEN_TRIES_MAX)
         throw err;
@@ -247,6 +259,28 @@ function startBalancing(
   };
 }
 
+/** Runs a GC sweep every `intervalMs` until the returned function is called. */
+function sweepPeriodically(
+  gc: SharedFileGc,
+  intervalMs: number,
+  timers: CoordinationTimers,
+  log: Logger,
+): () => void {
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    gc.sweep()
+      .catch((err) => log.warn({ err: String(err) }, 'shared-file sweep failed'))
+      .finally(() => {
+        if (!stopped) timers.setTimer(intervalMs, tick);
+      });
+  };
+  timers.setTimer(intervalMs, tick);
+  return () => {
+    stopped = true;
+  };
+}
+
 /** Becomes the master (waiting for the lock), loads the catalog, assigns tablets and serves admin. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
   const clock = options.clock ?? systemClock;
@@ -261,7 +295,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const stopLease = keepLease(lease, options, timers);
   log.info({ epoch: lease.epoch }, 'master lock won');
   const catalogDir = await locateMetadata(coord);
-  const catalogEngine = await openCatalog(shared, joinPath(options.dir, catalogDir), timers);
+  const catalogEngine = await openCatalog(shared, joinPath(options.dir, catalogDir), lease.epoch, timers);
   const view = new ClusterView(coord, timers, (err) => log.error({ err }, 'cluster view error'));
   await view.start();
   const host = new AssignmentHost({ coord, view, clock, timers, log });
@@ -289,10 +323,34 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     new SeededRand(balancerSeed),
     log,
   );
+  const splits = new SplitCoordinator({
+    metadata,
+    host,
+    vfs: shared.vfs,
+    dir: options.dir,
+    clock,
+    timers,
+    log,
+  });
+  const gc = new SharedFileGc({
+    metadata,
+    vfs: shared.vfs,
+    dir: options.dir,
+    clock,
+    log,
+    graceMs: options.fileGcGraceMs ?? limits.FILE_GC_GRACE_MS_DEFAULT,
+  });
+  const stopGc = sweepPeriodically(
+    gc,
+    options.fileGcIntervalMs ?? limits.FILE_GC_INTERVAL_MS_DEFAULT,
+    timers,
+    log,
+  );
   const server: RunningServer = await startServer({
     host: options.host,
     port: options.port,
     store: new MasterStore(metadata, host),
+    extraServices: [splits.binding()],
   });
   const session: Session = await coord.openSession(limits.CLUSTER_MASTER_LOCK_TTL_MS);
   await coord.put(MASTER_KEY, encodeValue({ address: server.address, epoch: lease.epoch }), { session });
@@ -300,7 +358,10 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     address: server.address,
     epoch: lease.epoch,
     view,
+    splits,
+    gc,
     async close() {
+      stopGc();
       stopLease();
       stopBalancing();
       moves.close();

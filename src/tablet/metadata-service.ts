@@ -100,6 +100,11 @@ export class MetadataService implements MetadataCommits {
     for (const t of change.putTablets) this.tablets.get(t.tableId)?.set(t.tabletDir, t);
   }
 
+  /** A table's live tablet records as last committed, by tablet directory (none: unknown table). */
+  liveTablets(tableId: string): ReadonlyMap<string, TabletRecord> | undefined {
+    return this.tablets.get(tableId);
+  }
+
   /** A table's committed record; NOT_FOUND for an unknown table. */
   record(tableId: string): TableRecord {
     const t = this.tables.get(tableId);

@@ -64,8 +64,19 @@ export interface SplitContext {
   retireTablet(t: TabletHandle): void;
   /** Closes a tablet and leaves its files for the next open to judge (in the background). */
   abandonTablet(t: TabletHandle): void;
-  /** The table's live tablets. */
-  tablets(): TabletSet;
+  /** The table's live tablets (what a split or merge needs of them). */
+  tablets(): Pick<TabletSet, 'next' | 'replace'>;
+  /**
+   * Whether a failed `commitTablets` is a refusal: the change was not recorded and never will be,
+   * so the parents go on serving (a cluster's master refuses a stale owner). Absent: every failure
+   * leaves the outcome unknown.
+   */
+  isRefusal?(err: unknown): boolean;
+  /**
+   * Called once the children are made, just before the parents' writes pause (a cluster's server
+   * takes the table's gate at the master here); a failure abandons the change, nothing paused.
+   */
+  beforePause?(): Promise<void>;
   /** Reports how long writers of a tablet were paused, and where the time went. */
   pauseObserved(ms: number, phases: PausePhases): void;
 }
@@ -252,6 +263,7 @@ async function replaceTablets(
       if (pending <= SPLIT_PAUSE_MEMTABLE_BYTES_MAX) break;
       await Promise.all(parents.map((p) => p.engine.flush()));
     }
+    await ctx.beforePause?.();
     pausedAtMs = ctx.clock.monotonicMs();
     let phaseStartMs = pausedAtMs;
     const endPhase = (phase: keyof PausePhases) => {
@@ -291,6 +303,10 @@ async function replaceTablets(
       await ctx.commitTablets({ removeTablets: parents.map((p) => p.record), putTablets: records });
       endPhase('commitMs');
     } catch (err) {
+      if (ctx.isRefusal?.(err)) {
+        outcome = 'before-commit';
+        throw err;
+      }
       // The commit may or may not be durable: only the next open can tell. Refuse writes here.
       const failure = errors.unavailable('a tablet split or merge could not be recorded; reopen the store', {
         cause: String(err),

@@ -51,13 +51,23 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Extra command-line arguments and environment of a process the harness starts. */
+export interface LaunchExtras {
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 async function launch(
   name: string,
   args: string[],
   ready: RegExp,
   spawned?: (child: ChildProcess) => void,
+  extras: LaunchExtras = {},
 ): Promise<ClusterProcess> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_PATH, ...args, ...(extras.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...extras.env },
+  });
   spawned?.(child);
   let err = '';
   let log = '';
@@ -121,7 +131,12 @@ export class LocalCluster {
    * etcd (`etcdMembers` members), the master and `servers` tablet servers, each serving; with
    * `console`, each on a free `--http-port` too (`ClusterProcess.consoleUrl()`).
    */
-  static async start(servers: number, etcdMembers = 1, console = false): Promise<LocalCluster> {
+  static async start(
+    servers: number,
+    etcdMembers = 1,
+    console = false,
+    extras: { master?: LaunchExtras; server?: LaunchExtras } = {},
+  ): Promise<LocalCluster> {
     const etcd = await EtcdCluster.start(etcdMembers);
     const cluster = new LocalCluster(
       etcd,
@@ -132,8 +147,8 @@ export class LocalCluster {
     try {
       cluster.coord = await openCoordination(cluster.coordUrl);
       const [master] = await Promise.all([
-        cluster.startMaster(),
-        ...Array.from({ length: servers }, () => cluster.startServer()),
+        cluster.startMaster(extras.master),
+        ...Array.from({ length: servers }, () => cluster.startServer(extras.server)),
       ]);
       cluster.master = master as ClusterProcess;
     } catch (err) {
@@ -147,23 +162,26 @@ export class LocalCluster {
    * Starts a master process; resolves once it is elected (a standby resolves only when the active
    * master is gone). Every master started is stopped by `destroy`.
    */
-  async startMaster(): Promise<ClusterProcess> {
+  async startMaster(extras: LaunchExtras = {}): Promise<ClusterProcess> {
     const p = await launch(
       `master${this.masterCount++}`,
       await this.args('master'),
       /master elected \(epoch ()\d+\): admin API at (\S+)/,
       (child) => this.masters.push(child),
+      extras,
     );
     return p;
   }
 
   /** Starts one more tablet server. */
-  async startServer(): Promise<ClusterProcess> {
+  async startServer(extras: LaunchExtras = {}): Promise<ClusterProcess> {
     const name = `ts${this.serverCount++}`;
     const p = await launch(
       name,
       await this.args('tablet-server'),
       /tablet server (\S+) serving the Cloud Bigtable API at (\S+)/,
+      undefined,
+      extras,
     );
     this.servers.push(p);
     return p;
