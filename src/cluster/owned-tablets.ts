@@ -7,9 +7,9 @@
  * Every row operation goes through `withTablet`, which refuses with UNAVAILABLE (a message with
  * `moved`) when this server does not own the row, and with UNAVAILABLE when the server may no
  * longer serve at all (`canServe()`: its coordination session is not valid by the local clock).
- * A write that finishes after the session turned invalid is answered UNAVAILABLE, not OK: it may
- * or may not be applied, as any failed write, but it is never acknowledged by an owner that may
- * have lost its tablet.
+ * A write that finishes after the session turned invalid, or that a newer owner's fence stopped, is
+ * answered UNAVAILABLE, not OK: it may or may not be applied, as any failed write, but it is never
+ * acknowledged by an owner that may have lost its tablet.
  *
  * Shared files: after a split or merge (src/cluster/tablet-splitter.ts) tablets share SSTables
  * by reference; files a retired tablet directory still holds are left on disk
@@ -235,6 +235,18 @@ export class OwnedTablets {
     let result: T;
     try {
       result = await op(handle);
+    } catch (err) {
+      // A newer owner fenced the tablet while the call ran (this server was paused past its
+      // session): the call's outcome is unknown (a write may have reached the log the new owner
+      // replayed), as after a lost connection, so the client gets UNAVAILABLE, which it retries
+      // only when the call is idempotent, not a precondition failure, which it never retries.
+      if (hasCode(err, ErrorCode.FailedPrecondition) && /owner epoch is stale/.test(String(err))) {
+        throw errors.unavailable('the tablet changed owners while the call ran; its outcome is unknown', {
+          table: handle.record.tableId,
+          tablet: handle.record.tabletDir,
+        });
+      }
+      throw err;
     } finally {
       handle.leave();
       this.budget.noteWrite();
