@@ -41,6 +41,8 @@ import {
 } from './cluster-load.js';
 import { type ClusterProcess, LocalCluster } from './cluster-processes.js';
 
+/** How much longer than its session TTL the zombie sleeps at least. */
+const ZOMBIE_EXTRA_SLEEP_MS = 500;
 const WRITERS = 4;
 const WRITES_BEFORE_PAUSE = 40;
 /** Longest wait for the master to reassign the sleeping server's tablets. */
@@ -166,6 +168,10 @@ test('a zombie tablet server acknowledges nothing after waking, is fenced, and d
       acked.set(`${row}zombie-moved`, 'new');
     }
     for (const [i, old] of held.entries()) await assertFenced(old, now[i] as Assignment);
+    // etcd may expire the lease (and the master reassign) a little before the zombie's own clock
+    // would: keep it asleep until its session has lapsed by that clock too, with a margin.
+    const pastSessionMs = CLUSTER_SERVER_SESSION_TTL_MS + ZOMBIE_EXTRA_SLEEP_MS;
+    await sleep(Math.max(0, pastSessionMs - (performance.now() - pausedAtMs)));
     const sleptMs = performance.now() - pausedAtMs;
     assert.ok(sleptMs > CLUSTER_SERVER_SESSION_TTL_MS, 'the zombie slept past its session');
 
