@@ -51,10 +51,21 @@ interface Phase {
   readonly peakRssMb: number;
   /** The server's event-loop delay over the phase (prom-client's monitor, reset at each scrape). */
   readonly eventLoopLagP99Ms: number;
+  /** ReadRows the server answered OK per second over the phase, every client's together. */
+  readonly serverReadsPerSecond: number;
 }
 
-/** Reads the server's event-loop lag p99 (ms) since the previous scrape; a scrape resets it. */
-async function eventLoopLagP99Ms(httpPort: number): Promise<number> {
+/** One scrape of the server's /metrics: what the phases report. */
+interface Scrape {
+  /** Event-loop lag p99 (ms) since the previous scrape (a scrape resets prom-client's monitor). */
+  readonly lagP99Ms: number;
+  /** ReadRows calls the server has answered OK so far. */
+  readonly okReads: number;
+  readonly atMs: number;
+}
+
+/** Scrapes the server's /metrics. */
+async function scrape(httpPort: number): Promise<Scrape> {
   // A new connection each time: a kept-alive one may have been closed by the server meanwhile.
   const text = await new Promise<string>((resolve, reject) => {
     httpGet({ host: '127.0.0.1', port: httpPort, path: '/metrics', agent: false }, (res) => {
@@ -69,7 +80,11 @@ async function eventLoopLagP99Ms(httpPort: number): Promise<number> {
   });
   const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
   if (match === null) throw new Error("the server's /metrics has no nodejs_eventloop_lag_p99_seconds");
-  return Number(match[1]) * 1000;
+  let okReads = 0;
+  for (const m of text.matchAll(/^tabula_rpc_calls_total\{([^}]*)\} (\S+)$/gm)) {
+    if (/method="ReadRows"/.test(m[1] as string) && /code="OK"/.test(m[1] as string)) okReads += Number(m[2]);
+  }
+  return { lagP99Ms: Number(match[1]) * 1000, okReads, atMs: performance.now() };
 }
 
 function peakRssMb(pid: number): number {
@@ -165,8 +180,15 @@ async function main(): Promise<void> {
   const sessions: ClientHttp2Session[] = [];
   const phases: Phase[] = [];
   let unloadedP99 = Number.NaN;
+  let before: Scrape | undefined;
+  const startPhase = async () => {
+    before = await scrape(httpPort);
+  };
   const record = async (name: string, r: H2loadResult) => {
-    const lagP99 = await eventLoopLagP99Ms(httpPort);
+    const after = await scrape(httpPort);
+    const lagP99 = after.lagP99Ms;
+    const seconds = before === undefined ? 0 : (after.atMs - before.atMs) / 1000;
+    const served = before === undefined || seconds <= 0 ? 0 : (after.okReads - before.okReads) / seconds;
     if (name === 'unloaded') unloadedP99 = r.p99Ms;
     const phase = {
       name,
@@ -177,29 +199,30 @@ async function main(): Promise<void> {
       rssMb: Math.round(rssMb(pid)),
       peakRssMb: Math.round(peakRssMb(pid)),
       eventLoopLagP99Ms: Number(lagP99.toFixed(1)),
+      serverReadsPerSecond: Math.round(served),
     };
     phases.push(phase);
     console.log(
-      `${name.padEnd(10)} ${String(phase.callsPerSecond).padStart(7)} calls/s  p50 ${phase.p50Ms.toFixed(2)} ms  p99 ${phase.p99Ms.toFixed(2)} ms (${phase.p99Ratio}× unloaded)  rss ${phase.rssMb} MiB  peak ${phase.peakRssMb} MiB  loop lag p99 ${phase.eventLoopLagP99Ms} ms`,
+      `${name.padEnd(10)} ${String(phase.callsPerSecond).padStart(7)} calls/s  p50 ${phase.p50Ms.toFixed(2)} ms  p99 ${phase.p99Ms.toFixed(2)} ms (${phase.p99Ratio}× unloaded)  rss ${phase.rssMb} MiB  peak ${phase.peakRssMb} MiB  loop lag p99 ${phase.eventLoopLagP99Ms} ms  server ${phase.serverReadsPerSecond} reads/s`,
     );
   };
   try {
     await fillTable(data, admin, TABLE, ROWS, VALUE_BYTES);
     const bodies = readBodies();
     measure(server.address, bodies.slice(0, 2), 100); // warm-up
-    await eventLoopLagP99Ms(httpPort); // resets the lag monitor
+    await startPhase(); // resets the lag monitor
     await record('unloaded', measure(server.address, bodies, requestsPerBody));
     await openPausedScans(server.address, 64, sessions);
-    await eventLoopLagP99Ms(httpPort);
+    await startPhase();
     await record('slow64', measure(server.address, bodies, requestsPerBody));
     await openPausedScans(server.address, 192, sessions);
-    await eventLoopLagP99Ms(httpPort);
+    await startPhase();
     await record('slow256', measure(server.address, bodies, requestsPerBody));
     for (const s of sessions.splice(0)) s.destroy();
     const stopFlood = startFlood(server.address, bodies[0] as Buffer);
     try {
       await new Promise((r) => setTimeout(r, 1000));
-      await eventLoopLagP99Ms(httpPort);
+      await startPhase();
       await record('overload', measure(server.address, bodies, requestsPerBody));
     } finally {
       stopFlood();

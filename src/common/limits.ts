@@ -306,9 +306,12 @@ export const RPC_CALLS_IN_FLIGHT_MAX = 1_024;
 /**
  * Most time one turn of the event loop spends starting admitted calls (src/server/call-dispatcher.ts);
  * the rest start in the next turn, round-robin over connections, so a flood neither stalls the loop
- * nor queues other clients behind it.
+ * nor queues other clients behind it. Shorter turns serve a light client sooner and cost the flood
+ * throughput (`npm run bench:overload --quick`, 8 × 64 streams flooding: 1 ms → light client p99
+ * 1.9× its unloaded p99, server 3,700 reads/s; 2 ms → 2.2–2.9×, 4,050–4,600/s; 5 ms → 5.1–5.6×,
+ * 4,900/s). Grace under load comes first.
  */
-export const RPC_START_TURN_BUDGET_MS = 5;
+export const RPC_START_TURN_BUDGET_MS = 1;
 /**
  * Most request bytes held server-wide (declared lengths of admitted calls until they finish); a
  * request that would pass it is refused with UNAVAILABLE unless nothing else is in flight.
