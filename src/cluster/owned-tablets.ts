@@ -31,6 +31,7 @@ import type { Logger } from '../common/logger.js';
 import type { CoordinationTimers } from '../coord/coordination-timers.js';
 import type { Engine, EngineOptions } from '../storage/engine.js';
 import type { FileSource } from '../storage/file-refs.js';
+import { isStaleOwnerEpoch } from '../storage/owner-fence.js';
 import { BackgroundTasks } from '../tablet/background-tasks.js';
 import type { TableRecord, TabletRecord } from '../tablet/catalog.js';
 import { MemtableBudget } from '../tablet/memtable-budget.js';
@@ -240,7 +241,7 @@ export class OwnedTablets {
       // session): the call's outcome is unknown (a write may have reached the log the new owner
       // replayed), as after a lost connection, so the client gets UNAVAILABLE, which it retries
       // only when the call is idempotent, not a precondition failure, which it never retries.
-      if (hasCode(err, ErrorCode.FailedPrecondition) && /owner epoch is stale/.test(String(err))) {
+      if (isStaleOwnerEpoch(err)) {
         throw errors.unavailable('the tablet changed owners while the call ran; its outcome is unknown', {
           table: handle.record.tableId,
           tablet: handle.record.tabletDir,

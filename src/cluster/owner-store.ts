@@ -27,6 +27,7 @@ import type {
 } from '../tablet/table-store-api.js';
 import type { TabletHandle } from '../tablet/tablet-handle.js';
 import type { ClusterView } from './cluster-view.js';
+import { HAND_OVER } from './hand-over-wait.js';
 import { movedError, type OwnedTablets } from './owned-tablets.js';
 
 /** Admin calls are not served on the peer port. */
@@ -46,7 +47,7 @@ export function ownedTablet(
   if (!routed || routed.assignment.server !== selfId) throw movedError({ tableId });
   const handle = tablets.get(tableId, routed.assignment.tablet.tabletDir);
   if (!handle) {
-    throw errors.unavailable('tablet is opening on its owner', {
+    throw errors.unavailable(HAND_OVER.opening, {
       table: tableId,
       tablet: routed.assignment.tablet.tabletDir,
     });

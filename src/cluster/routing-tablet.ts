@@ -32,7 +32,7 @@ import type { CompiledFilter } from '../model/row-filter.js';
 import { selectionRanges } from '../tablet/row-reader.js';
 import type { ReadRowsQuery, RowKeySample, RowMutations, Tablet } from '../tablet/table-store-api.js';
 import type { ClusterView, RoutedTablet } from './cluster-view.js';
-import { HandOverWait, isHandOver } from './hand-over-wait.js';
+import { HAND_OVER, HandOverWait, isHandOver } from './hand-over-wait.js';
 import { movedError } from './owned-tablets.js';
 import type { PeerClients } from './peer-client.js';
 
@@ -91,7 +91,7 @@ export class RoutingTablet implements Tablet {
   private find(key: Buffer): RoutedTablet {
     const t = this.ctx.view.findTablet(this.tableId, key);
     if (!t)
-      throw errors.unavailable('no tablet of the table is assigned for this row yet', {
+      throw errors.unavailable(HAND_OVER.unassigned, {
         table: this.tableId,
       });
     return t;
@@ -259,7 +259,7 @@ export class RoutingTablet implements Tablet {
   private peerAddressOf(t: RoutedTablet): string {
     const server = this.ctx.view.servers.get(t.assignment.server);
     if (!server) {
-      throw errors.unavailable('the server of this tablet is not live; it is being reassigned', {
+      throw errors.unavailable(HAND_OVER.serverGone, {
         table: this.tableId,
         tablet: t.assignment.tablet.tabletDir,
       });
@@ -282,8 +282,7 @@ export class RoutingTablet implements Tablet {
     if (tablets.length === 0) {
       await this.ctx.view.refresh();
       tablets = this.ctx.view.tabletsOf(this.tableId);
-      if (tablets.length === 0)
-        throw errors.unavailable('no tablet of the table is assigned yet', { table: this.tableId });
+      if (tablets.length === 0) throw errors.unavailable(HAND_OVER.unassigned, { table: this.tableId });
     }
     let remaining = query.rowsLimit;
     for (const t of query.reversed ? [...tablets].reverse() : tablets) {

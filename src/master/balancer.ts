@@ -51,7 +51,7 @@ export interface BalancerWeights {
  * were that much. A move costs its tablet a short unavailability and the new owner a cold cache,
  * so the balancer acts on real imbalance only: the request rates of a lightly loaded cluster
  * fluctuate from one report to the next, and balancing on them moved tablets back and forth
- * (measured: owner epochs past 150 within a minute on a 24-tablet table at a few hundred writes/s).
+ * (seen in a full test run: owner epochs past 150 on a 24-tablet table under a few writers).
  */
 export const BALANCER_WEIGHTS_DEFAULT: BalancerWeights = {
   count: 1,

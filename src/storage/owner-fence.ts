@@ -45,8 +45,17 @@ const FENCE_TEMP_SUFFIX = '.tmp';
 /** `FENCE-<epoch>.<nonce>.tmp` */
 const FENCE_TEMP_NAME = /^FENCE-([1-9][0-9]{0,14})\.[0-9a-z]+\.tmp$/;
 
+const STALE_MESSAGE = 'owner epoch is stale';
+
 function staleError(dir: string, epoch: number, fencedBy: number): TabulaError {
-  return errors.failedPrecondition('owner epoch is stale', { dir, epoch, fencedBy });
+  return errors.failedPrecondition(STALE_MESSAGE, { dir, epoch, fencedBy });
+}
+
+/** Whether `err` is a fence's refusal: a newer owner fenced the directory. */
+export function isStaleOwnerEpoch(err: unknown): boolean {
+  return (
+    hasCode(err, ErrorCode.FailedPrecondition) && err instanceof Error && err.message.includes(STALE_MESSAGE)
+  );
 }
 
 /** The fence of one engine's directory under one owner epoch. */
