@@ -30,7 +30,12 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { systemClock } from '../common/clock.js';
-import { CLUSTER_UP_SERVERS_MAX, SPLIT_THRESHOLD_BYTES_MIN } from '../common/limits.js';
+import {
+  CLUSTER_MASTER_LOCK_RETRY_MS,
+  CLUSTER_MASTER_STEP_DOWN_MS_MAX,
+  CLUSTER_UP_SERVERS_MAX,
+  SPLIT_THRESHOLD_BYTES_MIN,
+} from '../common/limits.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import type { Coordination } from '../coord/coordination.js';
@@ -199,36 +204,73 @@ async function runMaster(flags: ClusterOptions): Promise<void> {
   const observer = processObserver(log);
   const coord = await openClusterCoordination(flags.coord);
   const { startMaster } = await import('../master/cluster-master.js');
-  const stop = signalled();
+  const stop = signalled().then((signal) => ({ signal }));
   // Coordination timers do not keep a process alive; a standby waiting for the lock has nothing
   // else that does until it is elected.
-  const alive = setInterval(() => undefined, KEEP_ALIVE_INTERVAL_MS);
-  console.error('waiting to become the master');
-  const master = await startMaster({
-    coord,
-    dir: flags.store,
-    host: flags.host,
-    port: flags.port,
-    log,
-    ...(flags.fileGcGraceMs !== undefined ? { fileGcGraceMs: flags.fileGcGraceMs } : {}),
-    ...(flags.fileGcIntervalMs !== undefined ? { fileGcIntervalMs: flags.fileGcIntervalMs } : {}),
-    onLost: (reason) => {
-      log.error({ reason }, 'master lock lost; exiting');
+  setInterval(() => undefined, KEEP_ALIVE_INTERVAL_MS);
+  // Each term: campaign, serve until the lock is lost or a signal comes; after a loss, step down
+  // and campaign again (coordination may come back: a lone master must serve again then).
+  for (;;) {
+    console.error('waiting to become the master');
+    let lose: (reason: string) => void = () => undefined;
+    const lost = new Promise<{ reason: string }>((resolve) => {
+      lose = (reason) => resolve({ reason });
+    });
+    const starting = startMaster({
+      coord,
+      dir: flags.store,
+      host: flags.host,
+      port: flags.port,
+      log,
+      ...(flags.fileGcGraceMs !== undefined ? { fileGcGraceMs: flags.fileGcGraceMs } : {}),
+      ...(flags.fileGcIntervalMs !== undefined ? { fileGcIntervalMs: flags.fileGcIntervalMs } : {}),
+      onLost: (reason) => lose(reason),
+    }).then(
+      (master) => ({ master }),
+      (err: unknown) => ({ err }),
+    );
+    const elected = await Promise.race([starting, stop]);
+    if ('signal' in elected) {
+      log.info({ signal: elected.signal }, 'shutting down before being elected');
+      process.exit(0);
+    }
+    if ('err' in elected) {
+      log.error({ err: elected.err }, 'starting as the master failed; campaigning again');
+      await new Promise((resolve) => setTimeout(resolve, CLUSTER_MASTER_LOCK_RETRY_MS));
+      continue;
+    }
+    const master = elected.master;
+    const web = await startHttp(
+      flags,
+      { coord, view: master.view, observer, log },
+      { role: 'master', serverId: () => 'master', masterEpoch: () => master.epoch },
+    );
+    console.error(`master elected (epoch ${master.epoch}): admin API at ${master.address}`);
+    const end = await Promise.race([stop, lost]);
+    await web?.close();
+    if ('signal' in end) {
+      log.info({ signal: end.signal }, 'shutting down');
+      await master.close();
+      await coord.close();
+      process.exit(0);
+    }
+    log.error({ reason: end.reason, epoch: master.epoch }, 'master lock lost; stepping down');
+    // Stepping down waits on no coordination; one that hangs on anything else ends the process.
+    const closed = await Promise.race([
+      master.stepDown().then(
+        () => true,
+        (err: unknown) => {
+          log.warn({ err }, 'stepping down failed');
+          return true;
+        },
+      ),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), CLUSTER_MASTER_STEP_DOWN_MS_MAX)),
+    ]);
+    if (!closed) {
+      log.error({ waitedMs: CLUSTER_MASTER_STEP_DOWN_MS_MAX }, 'stepping down did not finish; exiting');
       process.exit(EXIT_LOST);
-    },
-  });
-  const web = await startHttp(
-    flags,
-    { coord, view: master.view, observer, log },
-    { role: 'master', serverId: () => 'master', masterEpoch: () => master.epoch },
-  );
-  console.error(`master elected (epoch ${master.epoch}): admin API at ${master.address}`);
-  log.info({ signal: await stop }, 'shutting down');
-  clearInterval(alive);
-  await web?.close();
-  await master.close();
-  await coord.close();
-  process.exit(0);
+    }
+  }
 }
 
 async function runTabletServer(flags: ClusterOptions, log: Logger, coord: Coordination): Promise<void> {

@@ -76,6 +76,8 @@ const key = (tableId: string, tabletDir: string) => `${tableId}/${tabletDir}`;
 /** The tablets of one tablet server. */
 export class OwnedTablets {
   private readonly owned = new Map<string, Owned>();
+  /** Opens in progress, by `<table id>/<tablet dir>`; each settles (never rejects) when its open ends. */
+  private readonly opening = new Map<string, Promise<void>>();
   private readonly lifecycle: TabletLifecycle;
   private readonly background: BackgroundTasks;
   private readonly budget: MemtableBudget;
@@ -123,6 +125,41 @@ export class OwnedTablets {
    * its directory; `stillWanted` is asked before each try (the assignment may have moved on).
    */
   async open(
+    table: TableRecord,
+    record: TabletRecord,
+    ownerEpoch: number,
+    stillWanted: () => boolean,
+  ): Promise<TabletHandle | undefined> {
+    const k = key(record.tableId, record.tabletDir);
+    const opened = this.openTrying(table, record, ownerEpoch, stillWanted);
+    const settled = opened.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.opening.set(k, settled);
+    void settled.then(() => {
+      if (this.opening.get(k) === settled) this.opening.delete(k);
+    });
+    return opened;
+  }
+
+  /**
+   * Waits at most `maxMs` for an open of tablet `tableId/tabletDir` in progress here to end; false
+   * at once when none is.
+   */
+  async whenOpened(tableId: string, tabletDir: string, maxMs: number): Promise<boolean> {
+    const settled = this.opening.get(key(tableId, tabletDir));
+    if (!settled) return false;
+    let cancel: () => void = () => undefined;
+    const timeout = new Promise<void>((resolve) => {
+      cancel = this.options.timers.setTimer(maxMs, resolve);
+    });
+    await Promise.race([settled, timeout]);
+    cancel();
+    return true;
+  }
+
+  private async openTrying(
     table: TableRecord,
     record: TabletRecord,
     ownerEpoch: number,

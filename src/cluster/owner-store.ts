@@ -11,6 +11,7 @@
  * `OwnedTablets.withTablet` or `requireServing`.
  */
 import { errors } from '../common/errors.js';
+import { CLUSTER_OWNER_OPENING_WAIT_MS_MAX } from '../common/limits.js';
 import { rowStartKey } from '../model/cell-key.js';
 import type { ValidMutation } from '../model/mutation.js';
 import type { ValidReadModifyWriteRule } from '../model/read-modify-write.js';
@@ -56,6 +57,30 @@ export function ownedTablet(
   return handle;
 }
 
+/**
+ * `ownedTablet`, except that a tablet this server is opening is waited for (at most
+ * CLUSTER_OWNER_OPENING_WAIT_MS_MAX) rather than answered "opening".
+ */
+async function ownedTabletOnceOpen(
+  view: ClusterView,
+  tablets: OwnedTablets,
+  selfId: string,
+  tableId: string,
+  key: Buffer,
+): Promise<TabletHandle> {
+  try {
+    return ownedTablet(view, tablets, selfId, tableId, key);
+  } catch (err) {
+    const routed = view.findTablet(tableId, key);
+    const tabletDir = routed?.assignment.tablet.tabletDir;
+    if (!isOpening(err) || tabletDir === undefined) throw err;
+    if (!(await tablets.whenOpened(tableId, tabletDir, CLUSTER_OWNER_OPENING_WAIT_MS_MAX))) throw err;
+    return ownedTablet(view, tablets, selfId, tableId, key);
+  }
+}
+
+const isOpening = (err: unknown) => err instanceof Error && err.message.includes(HAND_OVER.opening);
+
 /** Row operations on the tablets of one table this server owns. */
 class OwnerTablet implements Tablet {
   constructor(
@@ -65,13 +90,10 @@ class OwnerTablet implements Tablet {
     private readonly tableId: string,
   ) {}
 
-  private onRow<T>(rowKey: Buffer, op: (h: TabletHandle) => Promise<T>): Promise<T> {
-    try {
-      const h = ownedTablet(this.view, this.tablets, this.self.id, this.tableId, rowStartKey(rowKey));
-      return this.tablets.withTablet(h, op);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  private async onRow<T>(rowKey: Buffer, op: (h: TabletHandle) => Promise<T>): Promise<T> {
+    const key = rowStartKey(rowKey);
+    const h = await ownedTabletOnceOpen(this.view, this.tablets, this.self.id, this.tableId, key);
+    return this.tablets.withTablet(h, op);
   }
 
   mutateRow(rowKey: Buffer, mutations: readonly ValidMutation[]): Promise<void> {
@@ -81,14 +103,29 @@ class OwnerTablet implements Tablet {
   async mutateRows(entries: readonly RowMutations[]): Promise<unknown[]> {
     const outcomes: unknown[] = new Array(entries.length).fill(undefined);
     const groups = new Map<TabletHandle, number[]>();
+    const waited: number[] = [];
+    const group = (i: number, h: TabletHandle) => groups.set(h, [...(groups.get(h) ?? []), i]);
     entries.forEach((e, i) => {
       try {
-        const h = ownedTablet(this.view, this.tablets, this.self.id, this.tableId, rowStartKey(e.rowKey));
-        groups.set(h, [...(groups.get(h) ?? []), i]);
+        group(i, ownedTablet(this.view, this.tablets, this.self.id, this.tableId, rowStartKey(e.rowKey)));
       } catch (err) {
-        outcomes[i] = err;
+        if (isOpening(err)) waited.push(i);
+        else outcomes[i] = err;
       }
     });
+    // Entries of tablets opening here wait for their opens, side by side.
+    await Promise.all(
+      waited.map(async (i) => {
+        const rowKey = (entries[i] as RowMutations).rowKey;
+        try {
+          const key = rowStartKey(rowKey);
+          group(i, await ownedTabletOnceOpen(this.view, this.tablets, this.self.id, this.tableId, key));
+        } catch (err) {
+          outcomes[i] = err;
+        }
+      }),
+    );
+    for (const indices of groups.values()) indices.sort((a, b) => a - b);
     await Promise.all(
       [...groups].map(async ([h, group]) => {
         try {

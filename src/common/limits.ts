@@ -383,6 +383,12 @@ export const READ_DRAIN_MESSAGES_MAX = 16;
  * only numbers below its own counter, never deletes one (docs/rfcs/0003-epoch-fencing.md).
  */
 export const FENCE_TAKEOVER_FILE_NUMBER_GAP = 1_000_000;
+/**
+ * Most bytes of WAL records an open replays and copies into its new WAL rather than flushing into
+ * an SSTable before it serves (engine-recovery.ts): above it, the flush. At least what a planned move
+ * leaves to its next owner (CLUSTER_MOVE_FINAL_FLUSH_BYTES_MIN), so that such an open makes no SSTable.
+ */
+export const RECOVERY_LOG_COPY_BYTES_MAX = 2 * 1024 * 1024;
 
 // ---- Cluster: master, tablet servers, routing (src/master, src/cluster) --------------------------
 
@@ -390,6 +396,11 @@ export const FENCE_TAKEOVER_FILE_NUMBER_GAP = 1_000_000;
 export const CLUSTER_SERVER_SESSION_TTL_MS = 2_000;
 /** Time to live of the master's lock; a standby master takes over within about this. */
 export const CLUSTER_MASTER_LOCK_TTL_MS = 5_000;
+/**
+ * Longest a master that lost its lock may take to stop serving before it campaigns again; past it
+ * the process exits (something local hangs, and a fresh process is the safe way back).
+ */
+export const CLUSTER_MASTER_STEP_DOWN_MS_MAX = 10_000;
 /** The master renews its lock every ttl × this. */
 export const CLUSTER_MASTER_RENEW_FRACTION = 1 / 3;
 /** Pause between two tries of a standby master to take the lock. */
@@ -398,6 +409,12 @@ export const CLUSTER_MASTER_LOCK_RETRY_MS = 500;
 export const CLUSTER_TABLE_OPEN_WAIT_MS = 10_000;
 /** Pause between two tries to open a tablet whose directory another process still holds. */
 export const CLUSTER_TABLET_OPEN_RETRY_MS = 100;
+/**
+ * Longest a row operation waits on the server that is opening its tablet (a move's target, or a
+ * failover's), instead of answering "opening" at once: the call then proceeds the moment the open
+ * ends, not after the open's report has reached the caller's view.
+ */
+export const CLUSTER_OWNER_OPENING_WAIT_MS_MAX = 1_000;
 /** Most tries to open one tablet before the server gives it up (the master reassigns it later). */
 export const CLUSTER_TABLET_OPEN_TRIES_MAX = 100;
 /** Most tries of a new master to open the catalog while the previous master's process holds it. */

@@ -4,8 +4,9 @@
  * (the metadata service, src/tablet/metadata-service.ts, with the `AssignmentHost` in the tablet
  * host's place), serves the table admin API, and publishes its address in `cluster/master`.
  *
- * Losing the lock is fail-stop: when a renewal fails or the lease is no longer valid, the master
- * calls `onLost` (the command exits), so a standby can take over with a larger epoch. The catalog
+ * Losing the lock is fail-stop for this term: when a renewal fails or the lease is no longer valid,
+ * the master calls `onLost`; the command closes it and campaigns again (src/cli/cluster-commands.ts),
+ * so a standby, or this process once coordination is back, takes over with a larger epoch. The catalog
  * engine is opened under the master epoch as its owner epoch (src/storage/owner-fence.ts): once a
  * newer master opened it, every catalog commit of an older one fails (`owner epoch is stale`).
  * It also commits the splits and merges tablet servers prepare (src/master/split-coordinator.ts,
@@ -105,7 +106,7 @@ export interface MasterOptions {
   readonly host: string;
   readonly port: number;
   readonly log: Logger;
-  /** Called once if the master loses its lock (the process should exit). */
+  /** Called once if the master loses its lock (the caller closes it, then may campaign again). */
   readonly onLost: (reason: string) => void;
   readonly clock?: Clock;
   readonly rand?: Rand;
@@ -124,7 +125,10 @@ export interface RunningMaster {
   readonly view: ClusterView;
   readonly splits: SplitCoordinator;
   readonly gc: SharedFileGc;
+  /** Stops serving and releases the lock (a standby takes over at once). */
   close(): Promise<void>;
+  /** Stops serving after the lock was lost, without waiting on coordination. */
+  stepDown(): Promise<void>;
 }
 
 function sleep(timers: CoordinationTimers, ms: number): Promise<void> {
@@ -135,12 +139,17 @@ function sleep(timers: CoordinationTimers, ms: number): Promise<void> {
 async function winLock(options: MasterOptions, timers: CoordinationTimers): Promise<Lease> {
   const owner = `master-${options.host}:${options.port}`;
   for (;;) {
-    const lease = await options.coord.acquireLock(
-      CLUSTER_MASTER_LOCK,
-      owner,
-      limits.CLUSTER_MASTER_LOCK_TTL_MS,
-    );
-    if (lease) return lease;
+    try {
+      const lease = await options.coord.acquireLock(
+        CLUSTER_MASTER_LOCK,
+        owner,
+        limits.CLUSTER_MASTER_LOCK_TTL_MS,
+      );
+      if (lease) return lease;
+    } catch (err) {
+      // Coordination unreachable: a candidate waits for it like for the lock.
+      options.log.warn({ err }, 'campaigning for the master lock failed; trying again');
+    }
     await sleep(timers, limits.CLUSTER_MASTER_LOCK_RETRY_MS);
   }
 }
@@ -294,9 +303,34 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const lease = await winLock(options, timers);
   const stopLease = keepLease(lease, options, timers);
   log.info({ epoch: lease.epoch }, 'master lock won');
+  // What is running so far, closed in reverse if the start-up fails (coordination may flap).
+  const closers: Array<() => unknown> = [stopLease, () => lease.release()];
+  try {
+    return await serveAsMaster(options, lease, stopLease, shared, closers, { clock, rand, timers });
+  } catch (err) {
+    for (const close of closers.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined);
+    throw err;
+  }
+}
+
+async function serveAsMaster(
+  options: MasterOptions,
+  lease: Lease,
+  stopLease: () => void,
+  shared: ReturnType<typeof sharedEngineResources>,
+  closers: Array<() => unknown>,
+  { clock, rand, timers }: { clock: Clock; rand: Rand; timers: CoordinationTimers },
+): Promise<RunningMaster> {
+  const { coord, log } = options;
+  closers.push(() => shared.executor.close());
   const catalogDir = await locateMetadata(coord);
   const catalogEngine = await openCatalog(shared, joinPath(options.dir, catalogDir), lease.epoch, timers);
+  closers.push(() => catalogEngine.close());
   const view = new ClusterView(coord, timers, (err) => log.error({ err }, 'cluster view error'));
+  closers.push(() => view.close());
   await view.start();
   const host = new AssignmentHost({ coord, view, clock, timers, log });
   const metadata = new MetadataService({
@@ -311,6 +345,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   });
   await metadata.load();
   host.start();
+  closers.push(() => host.close());
   const moves = new PlannedMoves({ coord, view, timers, clock, log });
   moves.start();
   const balancerSeed = Math.floor(rand.next() * 0x1_0000_0000);
@@ -346,13 +381,28 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     timers,
     log,
   );
+  closers.push(stopGc, stopBalancing, () => moves.close());
   const server: RunningServer = await startServer({
     host: options.host,
     port: options.port,
     store: new MasterStore(metadata, host),
     extraServices: [splits.binding()],
   });
+  closers.push(() => server.close());
   const session: Session = await coord.openSession(limits.CLUSTER_MASTER_LOCK_TTL_MS);
+  closers.push(() => session.close());
+  const closeLocal = async () => {
+    stopGc();
+    stopLease();
+    stopBalancing();
+    moves.close();
+    host.close();
+    view.close();
+    await server.close();
+    await metadata.drain();
+    await metadata.closeCatalog();
+    await shared.executor.close();
+  };
   await coord.put(MASTER_KEY, encodeValue({ address: server.address, epoch: lease.epoch }), { session });
   return {
     address: server.address,
@@ -361,18 +411,15 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     splits,
     gc,
     async close() {
-      stopGc();
-      stopLease();
-      stopBalancing();
-      moves.close();
-      host.close();
-      view.close();
-      await server.close();
-      await metadata.drain();
-      await metadata.closeCatalog();
-      await shared.executor.close();
+      await closeLocal();
       await session.close();
       await lease.release();
+    },
+    async stepDown() {
+      await closeLocal();
+      // The lease is gone or going; coordination may be unreachable: nothing waits on it.
+      void session.close().catch(() => undefined);
+      void lease.release().catch(() => undefined);
     },
   };
 }

@@ -46,7 +46,13 @@ export class ManifestLog {
     const run = this.chain.then(async () => {
       edit.nextFileNumber = state.nextFileNumber;
       edit.lastSequence = state.visibleSequence;
-      for (const { file } of edit.addedFiles) await state.tables.open(file);
+      try {
+        for (const { file } of edit.addedFiles) await state.tables.open(file);
+      } catch (err) {
+        // A new owner's sweep may have removed a fenced owner's job outputs: say stale, not lost.
+        await state.fence?.check();
+        throw err;
+      }
       const next = state.version.apply(edit);
       if (PARANOID) next.checkInvariants();
       // A manifest whose append failed for lack of space is never appended to again (its tail may

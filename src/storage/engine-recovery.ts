@@ -1,6 +1,7 @@
 /**
  * Opening a store: read the manifest, replay every WAL it does not cover into memtables, flush those
- * to level 0, then commit a fresh manifest naming a new, empty WAL. The new manifest's CURRENT switch
+ * to level 0 (or, when they are few, copy their records into the new WAL and serve them from the
+ * memtable), then commit a fresh manifest naming the new WAL. The new manifest's CURRENT switch
  * is the commit point: a crash before it leaves the old manifest and WALs in force (replay is
  * idempotent; files written by the interrupted attempt are unreferenced and deleted later).
  *
@@ -8,12 +9,12 @@
  * owner commits nothing after this reads it; the live manifest is the one the highest pointer
  * names, and the new manifest goes to this owner's pointer `CURRENT-<epoch>`. Taking over from a
  * lower epoch skips FENCE_TAKEOVER_FILE_NUMBER_GAP file numbers (docs/rfcs/0003-epoch-fencing.md).
- * What is replayed is read once, here, and flushed into SSTables before the commit: WAL appends a
- * fenced owner makes after this read are never read by this owner (its WALs are numbered below the
- * new manifest's log number).
+ * What is replayed is read once, here, and flushed into SSTables or copied into the new WAL before
+ * the commit: WAL appends a fenced owner makes after this read are never read by this owner (its
+ * WALs are numbered below the new manifest's log number).
  */
 import { errors } from '../common/errors.js';
-import { FENCE_TAKEOVER_FILE_NUMBER_GAP } from '../common/limits.js';
+import { FENCE_TAKEOVER_FILE_NUMBER_GAP, RECOVERY_LOG_COPY_BYTES_MAX } from '../common/limits.js';
 import type { CompactionResult, CompactionSpec } from './compaction-job.js';
 import type { ResolvedOptions } from './engine.js';
 import { packEntries } from './entry-chunks.js';
@@ -47,6 +48,8 @@ export interface RecoveredStore {
   walNumber: number;
   /** The directory's fence, when opened with an owner epoch. */
   fence?: OwnerFence;
+  /** What was replayed and copied into `wal` instead of flushed, when anything was. */
+  mem?: Memtable;
 }
 
 type FlushFn = (
@@ -82,7 +85,7 @@ async function readManifestState(opts: ResolvedOptions, names: string[]): Promis
     }
     return { version: Version.empty(), logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
   }
-  const { edits, manifestNumber } = await ManifestStore.recover(opts.vfs, opts.dir);
+  const { edits, manifestNumber } = await ManifestStore.recover(opts.vfs, opts.dir, names);
   const state: ManifestState = {
     manifestPath: joinPath(opts.dir, manifestFileName(manifestNumber)),
     version: Version.empty(),
@@ -150,6 +153,9 @@ export async function recoverStore(
   };
 
   let replayed: number | undefined;
+  // The replayed records, while they stay few enough to copy into the new WAL (see below).
+  let copies: Buffer[] | undefined = [];
+  let copiesBytes = 0;
   for (const number of walNumbers) {
     const path = joinPath(dir, walFileName(number));
     await readLogRecords(vfs, path, (record, offset) => {
@@ -157,6 +163,8 @@ export async function recoverStore(
       if (!batch) throw errors.dataLoss('malformed write batch in write-ahead log', { path, offset });
       // Sequences are contiguous across the live WALs, and the first one continues what the
       // manifest covers: a gap means a lost WAL or a lost manifest edit.
+      // A copy an interrupted open made of what it replayed (below) repeats these: skipped.
+      if (replayed !== undefined && batch.baseSequence + batch.entries.length - 1 <= replayed) return;
       const expected = replayed === undefined ? state.lastSequence + 1 : replayed + 1;
       const gap = replayed === undefined ? batch.baseSequence > expected : batch.baseSequence !== expected;
       if (gap) {
@@ -177,10 +185,21 @@ export async function recoverStore(
         sequence++;
       }
       state.lastSequence = Math.max(state.lastSequence, sequence - 1);
+      copiesBytes += record.length;
+      if (copiesBytes > RECOVERY_LOG_COPY_BYTES_MAX) copies = undefined;
+      copies?.push(Buffer.from(record));
     });
-    if (mem.approximateBytes >= opts.memtableBytes) await flushMem();
+    if (mem.approximateBytes >= opts.memtableBytes) {
+      copies = undefined;
+      await flushMem();
+    }
   }
-  await flushMem();
+  // Little replayed (a planned move's remainder, a quiet store's tail): copied into the new WAL,
+  // which the new manifest names, and served from the memtable; no SSTable on the way to serving.
+  // The copy is durable before the manifest commit; an open interrupted between the two leaves
+  // a WAL repeating records of the older ones, which the replay above skips. More: flushed.
+  const copying = copies !== undefined && !mem.isEmpty;
+  if (!copying) await flushMem();
   // Memtables flushed in WAL order get ascending file numbers, so level 0 stays newest-first.
   const version = state.version.apply(edit);
 
@@ -188,22 +207,38 @@ export async function recoverStore(
   // may name a WAL that does not exist yet: a crash before the WAL is created loses nothing.
   const walNumber = state.nextFileNumber++;
   const manifestNumber = state.nextFileNumber++;
-  await fence?.check();
-  const manifest = await ManifestStore.create(
-    vfs,
-    dir,
-    manifestNumber,
-    {
-      addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
-      deletedFiles: [],
-      logNumber: walNumber,
-      nextFileNumber: state.nextFileNumber,
-      lastSequence: state.lastSequence,
-    },
-    pointer,
-  );
-  if (tookOver) await fence?.removeSuperseded(true);
-  const wal = await WalWriter.create(vfs, joinPath(dir, walFileName(walNumber)));
+  // The WAL is created beside the manifest: an empty log above the old manifest's log number is
+  // harmless to a recovery that finds the old manifest still in force.
+  const creatingWal = WalWriter.create(vfs, joinPath(dir, walFileName(walNumber)));
+  let manifest: ManifestStore;
+  let wal: WalWriter;
+  try {
+    if (copying) await (await creatingWal).copyIn(copies ?? []);
+    await fence?.check();
+    manifest = await ManifestStore.create(
+      vfs,
+      dir,
+      manifestNumber,
+      {
+        addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
+        deletedFiles: [],
+        logNumber: walNumber,
+        nextFileNumber: state.nextFileNumber,
+        lastSequence: state.lastSequence,
+      },
+      pointer,
+    );
+  } catch (err) {
+    await creatingWal.then((w) => w.close()).catch(() => undefined);
+    throw err;
+  }
+  try {
+    [wal] = await Promise.all([creatingWal, tookOver ? fence?.removeSuperseded(true) : undefined]);
+  } catch (err) {
+    await manifest.close().catch(() => undefined);
+    await creatingWal.then((w) => w.close()).catch(() => undefined);
+    throw err;
+  }
   return {
     version,
     nextFileNumber: state.nextFileNumber,
@@ -213,5 +248,6 @@ export async function recoverStore(
     wal,
     walNumber,
     ...(fence ? { fence } : {}),
+    ...(copying ? { mem } : {}),
   };
 }

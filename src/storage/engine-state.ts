@@ -99,7 +99,7 @@ export class EngineState {
     this.logNumber = recovered.logNumber;
     this.lastSequence = recovered.lastSequence;
     this.visibleSequence = recovered.lastSequence;
-    this.mem = new Memtable(opts.rand, memtableFilterBytes(opts.memtableBytes));
+    this.mem = recovered.mem ?? new Memtable(opts.rand, memtableFilterBytes(opts.memtableBytes));
     this.fence = recovered.fence;
     // A stale owner stops writing for good: every later write and job fails with the check's error.
     if (this.fence) this.fence.onStale = (err) => (this.writeFailure ??= err);

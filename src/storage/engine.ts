@@ -81,6 +81,8 @@ export class Engine {
   private readonly writes: WriteAdmission;
   private readonly reads: ReadPath;
   private readonly background: BackgroundWork;
+  /** The sweep of obsolete files the open started; `close` waits for it. */
+  private startupSweep: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly opts: ResolvedOptions,
@@ -126,7 +128,12 @@ export class Engine {
         fence,
       );
       const engine = new Engine(opts, recovered.manifest, recovered, lock);
-      await engine.start(recovered);
+      try {
+        await engine.start(recovered);
+      } catch (err) {
+        await engine.abandonOpen(recovered);
+        throw err;
+      }
       return engine;
     } catch (err) {
       await fence?.release();
@@ -141,11 +148,23 @@ export class Engine {
   }
 
   private async start(recovered: RecoveredStore): Promise<void> {
-    for (const f of this.state.version.levels.flat()) await this.state.tables.open(f);
+    // Opened side by side: an open's latency is a number of event-loop turns, not of files.
+    await Promise.all(this.state.version.levels.flat().map((f) => this.state.tables.open(f)));
     this.state.wal = recovered.wal;
     this.state.walNumber = recovered.walNumber;
-    await this.deleteObsoleteFiles();
+    // What the recovery left behind (older WALs and manifests) is removed while the store serves:
+    // nothing open refers to it, and `close` waits for the sweep.
+    this.startupSweep = this.deleteObsoleteFiles().catch(() => undefined);
     this.background.schedule();
+  }
+
+  /** Closes what a failed `start` opened (the caller releases the fence and the lock). */
+  private async abandonOpen(recovered: RecoveredStore): Promise<void> {
+    this.state.closed = true;
+    await recovered.wal.close().catch(() => undefined);
+    await this.manifests.close().catch(() => undefined);
+    await this.state.tables.closeAll().catch(() => undefined);
+    if (typeof this.opts.executor !== 'object') await this.executor.close().catch(() => undefined);
   }
 
   private deleteObsoleteFiles(): Promise<void> {
@@ -366,6 +385,7 @@ export class Engine {
     await this.background.flushing;
     await this.background.compacting;
     await this.manifests.settled;
+    await this.startupSweep;
     await this.state.wal.close().catch(() => undefined);
     await this.manifests.close();
     await this.state.tables.closeAll();

@@ -4,8 +4,8 @@
  *
  * Creating a manifest is crash-safe at every step:
  *   1. write MANIFEST-n with the snapshot edit, sync it, sync the directory;
- *   2. write CURRENT.tmp ("MANIFEST-n\n"), sync it;
- *   3. rename CURRENT.tmp → CURRENT, sync the directory.
+ *   2. write CURRENT.tmp ("MANIFEST-n\n"), sync it (beside step 1: nothing names it yet);
+ *   3. once both are done, rename CURRENT.tmp → CURRENT, sync the directory.
  * Until the rename is durable, the old CURRENT (and the manifest it names) stays valid; after it,
  * the caller may delete the old manifest.
  *
@@ -70,27 +70,37 @@ export class ManifestStore {
   ): Promise<ManifestStore> {
     const name = manifestFileName(manifestNumber);
     const path = joinPath(dir, name);
-    const log = new LogWriter(await vfs.createWritable(path));
-    try {
+    // Each pointer has its own temp file, so a fenced owner's late write never touches the new one's.
+    const tempPath = joinPath(dir, pointer === CURRENT_FILE_NAME ? CURRENT_TEMP_FILE_NAME : `${pointer}.tmp`);
+    const opened = vfs.createWritable(path).then((file) => new LogWriter(file));
+    const writeManifest = async () => {
+      const log = await opened;
       await log.addRecord(encodeVersionEdit(snapshot));
       await log.sync();
       await vfs.syncDir(dir);
-      await writeCurrent(vfs, dir, name, pointer);
+    };
+    try {
+      // Steps 1 and 2 side by side: an open's latency is its chain of file operations.
+      const written = await Promise.allSettled([writeManifest(), stagePointer(vfs, tempPath, name)]);
+      for (const w of written) if (w.status === 'rejected') throw w.reason;
+      await vfs.rename(tempPath, joinPath(dir, pointer));
+      await vfs.syncDir(dir);
     } catch (err) {
-      await log.close().catch(() => {});
+      await opened.then((log) => log.close()).catch(() => {});
       throw err;
     }
-    return new ManifestStore(log, path, manifestNumber, pointer);
+    return new ManifestStore(await opened, path, manifestNumber, pointer);
   }
 
   /**
    * Reads the live pointer (CURRENT, or the `CURRENT-<epoch>` of the highest epoch) and every edit
    * of the manifest it names. A torn tail of the manifest is tolerated (the edit it held was never
-   * acknowledged). NOT_FOUND when there is no pointer; DATA_LOSS when the pointer is malformed,
+   * acknowledged). `listed`: the directory's names, when the caller has just listed it.
+   * NOT_FOUND when there is no pointer; DATA_LOSS when the pointer is malformed,
    * names a missing manifest, or the manifest is corrupt.
    */
-  static async recover(vfs: Vfs, dir: string): Promise<RecoveredManifest> {
-    const pointer = livePointerName(await vfs.list(dir));
+  static async recover(vfs: Vfs, dir: string, listed?: readonly string[]): Promise<RecoveredManifest> {
+    const pointer = livePointerName(listed ?? (await vfs.list(dir)));
     if (pointer === undefined) throw errors.notFound('store has no current file', { dir });
     const currentPath = joinPath(dir, pointer);
     const text = (await vfs.readFile(currentPath)).toString('latin1');
@@ -149,9 +159,8 @@ export class ManifestStore {
 }
 
 /** Points `pointer` at manifest `name`: write a temp file, sync, rename, sync the directory. */
-async function writeCurrent(vfs: Vfs, dir: string, name: string, pointer: string): Promise<void> {
-  // Each pointer has its own temp file, so a fenced owner's late write never touches the new one's.
-  const tempPath = joinPath(dir, pointer === CURRENT_FILE_NAME ? CURRENT_TEMP_FILE_NAME : `${pointer}.tmp`);
+/** Writes and syncs the temp file of a pointer naming manifest `name` (step 2). */
+async function stagePointer(vfs: Vfs, tempPath: string, name: string): Promise<void> {
   const file = await vfs.createWritable(tempPath);
   try {
     await file.append(Buffer.from(name + CURRENT_TERMINATOR, 'latin1'));
@@ -159,6 +168,4 @@ async function writeCurrent(vfs: Vfs, dir: string, name: string, pointer: string
   } finally {
     await file.close();
   }
-  await vfs.rename(tempPath, joinPath(dir, pointer));
-  await vfs.syncDir(dir);
 }

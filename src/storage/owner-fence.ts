@@ -8,10 +8,11 @@
  * directory the next opener fences again):
  *   1. list the directory; the highest fence H is the owner. H > epoch: refused, FAILED_PRECONDITION
  *      `owner epoch is stale` (nothing written). H = epoch: this owner reopens; done (step 5).
- *   2. write `FENCE-<epoch>.<pid>.tmp` (who fenced, for people) and sync it;
+ *   2. write `FENCE-<epoch>.<pid>.tmp` (who fenced, for people; not synced: only the name counts,
+ *      and a crash may leave the fence empty);
  *   3. `link()` it to `FENCE-<epoch>`: EEXIST means another opener claimed the same epoch at the
  *      same moment, which the epoch's issuer never allows: refused, FAILED_PRECONDITION;
- *   4. remove the temp file and sync the directory: from here on the fence is durable, and every
+ *   4. sync the directory (and remove the temp file): from here on the fence is durable, and every
  *      lower owner's next check fails. Recovery (engine-recovery.ts) reads the manifest only now;
  *   5. remove lower fences and stray fence temp files (a crash leaves them: only the highest
  *      fence counts).
@@ -99,7 +100,8 @@ export class OwnerFence {
     const fence = new OwnerFence(vfs, dir, epoch);
     try {
       if (highest < epoch) await fence.link();
-      await fence.removeSuperseded(false);
+      // The listing above serves: a lower fence made since is harmless and goes at the next call.
+      await fence.removeSuperseded(false, names);
     } catch (err) {
       await fence.release();
       throw err;
@@ -117,13 +119,13 @@ export class OwnerFence {
     const file = await this.vfs.createWritable(temp);
     try {
       await file.append(Buffer.from(`epoch=${this.epoch} pid=${process.pid} host=${hostname()}\n`, 'utf8'));
-      await file.sync();
     } finally {
       await file.close();
     }
     try {
       await this.vfs.link(temp, joinPath(this.dir, fenceFileName(this.epoch)));
     } catch (err) {
+      await this.vfs.remove(temp);
       if (!hasCode(err, ErrorCode.AlreadyExists)) throw err;
       const highest = highestFence(await this.vfs.list(this.dir));
       if (highest > this.epoch) throw staleError(this.dir, this.epoch, highest);
@@ -131,10 +133,8 @@ export class OwnerFence {
         dir: this.dir,
         epoch: this.epoch,
       });
-    } finally {
-      await this.vfs.remove(temp);
     }
-    await this.vfs.syncDir(this.dir);
+    await Promise.all([this.vfs.syncDir(this.dir), this.vfs.remove(temp)]);
   }
 
   /** The failure of the check that found a higher fence, if one has. */
@@ -188,17 +188,20 @@ export class OwnerFence {
    * `pointers` their manifest pointers too: only once this owner's own pointer is durable, since
    * until then the lower pointer names the live manifest. A fenced owner's late rename may recreate
    * its pointer; that is harmless (the live pointer is the highest) and removed at the next call.
+   * The names come from `listed` when given, else from a fresh listing; they go side by side.
    */
-  async removeSuperseded(pointers: boolean): Promise<void> {
-    for (const name of await this.vfs.list(this.dir)) {
+  async removeSuperseded(pointers: boolean, listed?: readonly string[]): Promise<void> {
+    const doomed: string[] = [];
+    for (const name of listed ?? (await this.vfs.list(this.dir))) {
       // Temp files of this epoch too: a crashed fencing of this epoch left them.
       const temp = FENCE_TEMP_NAME.exec(name);
       const superseded =
         (temp !== null && Number(temp[1]) <= this.epoch) ||
         (fenceEpoch(name) ?? this.epoch) < this.epoch ||
         (pointers && (pointerEpochOf(name) ?? this.epoch) < this.epoch);
-      if (superseded) await this.vfs.remove(joinPath(this.dir, name));
+      if (superseded) doomed.push(joinPath(this.dir, name));
     }
+    await Promise.all(doomed.map((path) => this.vfs.remove(path)));
   }
 
   /** Lets another engine of this process open the directory under this epoch again. Idempotent. */

@@ -91,6 +91,22 @@ export class WalWriter {
     return this.enqueue(record, sync);
   }
 
+  /**
+   * Writes `records` as one group and syncs it, on a writer nothing else has appended to yet (an
+   * open copying what it replayed, engine-recovery.ts). Fails the writer on an error.
+   */
+  async copyIn(records: readonly Uint8Array[]): Promise<void> {
+    assert(this.queue.length === 0 && !this.draining && this.log.size === 0, 'copyIn on a used wal');
+    if (records.length === 0) return;
+    const ignore = () => {};
+    try {
+      await this.commit(records.map((record) => ({ record, sync: true, resolve: ignore, reject: ignore })));
+    } catch (err) {
+      this.fail(err, []);
+      throw this.failureError;
+    }
+  }
+
   /** Makes every record appended so far durable (for records appended with `sync = false`). */
   sync(): Promise<void> {
     if (!this.failureError && !this.closed && this.queue.length === 0 && !this.draining && !this.unsynced) {
