@@ -78,6 +78,8 @@ export class OwnedTablets {
   private readonly owned = new Map<string, Owned>();
   /** Opens in progress, by `<table id>/<tablet dir>`; each settles (never rejects) when its open ends. */
   private readonly opening = new Map<string, Promise<void>>();
+  /** Closes a release left running, by `<table id>/<tablet dir>`; each settles, never rejects. */
+  private readonly closing = new Map<string, Promise<void>>();
   private readonly lifecycle: TabletLifecycle;
   private readonly background: BackgroundTasks;
   private readonly budget: MemtableBudget;
@@ -170,6 +172,8 @@ export class OwnedTablets {
       files: new KeepingNamespaceFiles(this.shared.vfs, tableDirOf(this.options.dir, table)),
       queued: new Set(),
     } as unknown as OpenTable;
+    // A release's close still running here holds the directory's epoch in this process.
+    await this.closing.get(key(record.tableId, record.tabletDir));
     for (let tries = 1; ; tries++) {
       if (!stillWanted()) return undefined;
       try {
@@ -203,10 +207,12 @@ export class OwnedTablets {
    * Lets go of a tablet for a planned move: stops its compactions (close would wait for one)
    * and flushes its memtable while it still serves; then stops admitting writes (it leaves the
    * served set at once: a write arriving now is answered UNAVAILABLE), waits for the writes
-   * inside, flushes what they added only if that reaches CLUSTER_MOVE_FINAL_FLUSH_BYTES_MIN (the
-   * next owner replays less faster than it is flushed here: its open writes a new manifest
-   * anyway) and closes it. Resolves with the milliseconds it served while flushing and those it
-   * took once writes stopped, or undefined when the tablet was not open here.
+   * inside and flushes what they added only if that reaches CLUSTER_MOVE_FINAL_FLUSH_BYTES_MIN
+   * (the next owner copies less into its new WAL faster than it is flushed here). Then it
+   * resolves, with the milliseconds it served while flushing and those it took once writes
+   * stopped (undefined when the tablet was not open here): the tablet's log is complete, so the
+   * next owner may open it. Scans still reading finish (at most CLUSTER_CLOSE_READERS_WAIT_MS)
+   * and the engine closes after that, off the hand-over's path; it commits nothing more.
    */
   async release(
     tableId: string,
@@ -229,8 +235,14 @@ export class OwnedTablets {
       await o.handle.engine
         .flush()
         .catch((err) => this.options.log.warn({ err, tablet: tabletDir }, 'flush before a move failed'));
-    await Promise.race([o.handle.whenUnread(), this.sleep(limits.CLUSTER_CLOSE_READERS_WAIT_MS)]);
-    await o.handle.engine.close();
+    const k = key(tableId, tabletDir);
+    const closing = Promise.race([o.handle.whenUnread(), this.sleep(limits.CLUSTER_CLOSE_READERS_WAIT_MS)])
+      .then(() => o.handle.engine.close())
+      .catch((err) => this.options.log.warn({ err, tablet: tabletDir }, 'closing a released tablet failed'))
+      .finally(() => {
+        if (this.closing.get(k) === closing) this.closing.delete(k);
+      });
+    this.closing.set(k, closing);
     return { flushMs: stoppedAtMs - startedMs, stoppedMs: clock.monotonicMs() - stoppedAtMs };
   }
 
@@ -242,6 +254,7 @@ export class OwnedTablets {
   /** Closes every tablet (the session was lost or the server stops). */
   async closeAll(): Promise<void> {
     for (const h of this.all()) await this.close(h.record.tableId, h.record.tabletDir);
+    await Promise.all(this.closing.values());
     while (this.background.size > 0) await this.background.settled();
   }
 

@@ -203,40 +203,41 @@ export async function recoverStore(
   // Memtables flushed in WAL order get ascending file numbers, so level 0 stays newest-first.
   const version = state.version.apply(edit);
 
-  // The new manifest is the commit point and covers every replayed write (flushed above), so it
-  // may name a WAL that does not exist yet: a crash before the WAL is created loses nothing.
+  // The new manifest is the commit point and covers every replayed write (flushed or copied).
   const walNumber = state.nextFileNumber++;
   const manifestNumber = state.nextFileNumber++;
-  // The WAL is created beside the manifest: an empty log above the old manifest's log number is
-  // harmless to a recovery that finds the old manifest still in force.
-  const creatingWal = WalWriter.create(vfs, joinPath(dir, walFileName(walNumber)));
+  // The new WAL (holding the copy, if any) and the new manifest with its pointer's temp file are
+  // written side by side; only the pointer's rename, after the fence check, makes them live. An
+  // empty WAL above the old manifest's log number is harmless to a recovery that finds the old
+  // manifest still in force, and a copy is skipped by its replay (above).
+  const walPath = joinPath(dir, walFileName(walNumber));
+  const creatingWal = WalWriter.create(vfs, walPath, copying ? (copies ?? []) : []);
+  const preparing = ManifestStore.prepare(
+    vfs,
+    dir,
+    manifestNumber,
+    {
+      addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
+      deletedFiles: [],
+      logNumber: walNumber,
+      nextFileNumber: state.nextFileNumber,
+      lastSequence: state.lastSequence,
+    },
+    pointer,
+  );
+  const [walDone, prepared] = await Promise.allSettled([creatingWal, preparing]);
   let manifest: ManifestStore;
   let wal: WalWriter;
   try {
-    if (copying) await (await creatingWal).copyIn(copies ?? []);
+    if (walDone.status === 'rejected') throw walDone.reason;
+    if (prepared.status === 'rejected') throw prepared.reason;
+    wal = walDone.value;
     await fence?.check();
-    manifest = await ManifestStore.create(
-      vfs,
-      dir,
-      manifestNumber,
-      {
-        addedFiles: version.levels.flatMap((files, level) => files.map((file) => ({ level, file }))),
-        deletedFiles: [],
-        logNumber: walNumber,
-        nextFileNumber: state.nextFileNumber,
-        lastSequence: state.lastSequence,
-      },
-      pointer,
-    );
+    manifest = await prepared.value.commit();
+    if (tookOver) await fence?.removeSuperseded(true);
   } catch (err) {
-    await creatingWal.then((w) => w.close()).catch(() => undefined);
-    throw err;
-  }
-  try {
-    [wal] = await Promise.all([creatingWal, tookOver ? fence?.removeSuperseded(true) : undefined]);
-  } catch (err) {
-    await manifest.close().catch(() => undefined);
-    await creatingWal.then((w) => w.close()).catch(() => undefined);
+    if (walDone.status === 'fulfilled') await walDone.value.close().catch(() => undefined);
+    if (prepared.status === 'fulfilled') await prepared.value.abandon();
     throw err;
   }
   return {

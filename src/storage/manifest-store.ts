@@ -3,7 +3,7 @@
  * file set, and the CURRENT file that names the live manifest (docs/format/manifest.md).
  *
  * Creating a manifest is crash-safe at every step:
- *   1. write MANIFEST-n with the snapshot edit, sync it, sync the directory;
+ *   1. write MANIFEST-n with the snapshot edit; sync it and the directory;
  *   2. write CURRENT.tmp ("MANIFEST-n\n"), sync it (beside step 1: nothing names it yet);
  *   3. once both are done, rename CURRENT.tmp → CURRENT, sync the directory.
  * Until the rename is durable, the old CURRENT (and the manifest it names) stays valid; after it,
@@ -34,6 +34,14 @@ import { joinPath, type Vfs } from './vfs.js';
 
 /** Text terminating the manifest name in CURRENT. */
 const CURRENT_TERMINATOR = '\n';
+
+/** A manifest written and synced, with its pointer's temp file, not yet live (`ManifestStore.prepare`). */
+export interface PreparedManifest {
+  /** Renames the pointer into place and syncs the directory: the manifest is live. */
+  commit(): Promise<ManifestStore>;
+  /** Closes the manifest without making it live. */
+  abandon(): Promise<void>;
+}
 
 /** What recovery found. */
 export interface RecoveredManifest {
@@ -68,6 +76,22 @@ export class ManifestStore {
     snapshot: VersionEdit,
     pointer: string = CURRENT_FILE_NAME,
   ): Promise<ManifestStore> {
+    const prepared = await ManifestStore.prepare(vfs, dir, manifestNumber, snapshot, pointer);
+    return prepared.commit();
+  }
+
+  /**
+   * Steps 1 and 2 of the file comment, side by side: the new manifest and its pointer's temp file,
+   * both durable, nothing live yet. `commit()` is step 3 (the caller checks what must hold right
+   * before it, e.g. its fence); `abandon()` closes the manifest instead.
+   */
+  static async prepare(
+    vfs: Vfs,
+    dir: string,
+    manifestNumber: number,
+    snapshot: VersionEdit,
+    pointer: string = CURRENT_FILE_NAME,
+  ): Promise<PreparedManifest> {
     const name = manifestFileName(manifestNumber);
     const path = joinPath(dir, name);
     // Each pointer has its own temp file, so a fenced owner's late write never touches the new one's.
@@ -76,20 +100,30 @@ export class ManifestStore {
     const writeManifest = async () => {
       const log = await opened;
       await log.addRecord(encodeVersionEdit(snapshot));
-      await log.sync();
-      await vfs.syncDir(dir);
+      await Promise.all([log.sync(), vfs.syncDir(dir)]);
     };
+    const abandon = () => opened.then((log) => log.close()).catch(() => {});
     try {
-      // Steps 1 and 2 side by side: an open's latency is its chain of file operations.
       const written = await Promise.allSettled([writeManifest(), stagePointer(vfs, tempPath, name)]);
       for (const w of written) if (w.status === 'rejected') throw w.reason;
-      await vfs.rename(tempPath, joinPath(dir, pointer));
-      await vfs.syncDir(dir);
     } catch (err) {
-      await opened.then((log) => log.close()).catch(() => {});
+      await abandon();
       throw err;
     }
-    return new ManifestStore(await opened, path, manifestNumber, pointer);
+    const log = await opened;
+    return {
+      commit: async () => {
+        try {
+          await vfs.rename(tempPath, joinPath(dir, pointer));
+          await vfs.syncDir(dir);
+        } catch (err) {
+          await abandon();
+          throw err;
+        }
+        return new ManifestStore(log, path, manifestNumber, pointer);
+      },
+      abandon,
+    };
   }
 
   /**
@@ -165,7 +199,10 @@ async function stagePointer(vfs: Vfs, tempPath: string, name: string): Promise<v
   try {
     await file.append(Buffer.from(name + CURRENT_TERMINATOR, 'latin1'));
     await file.sync();
-  } finally {
-    await file.close();
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    throw err;
   }
+  // Closing makes nothing more durable: not waited for.
+  void file.close().catch(() => undefined);
 }

@@ -8,8 +8,8 @@
  * directory the next opener fences again):
  *   1. list the directory; the highest fence H is the owner. H > epoch: refused, FAILED_PRECONDITION
  *      `owner epoch is stale` (nothing written). H = epoch: this owner reopens; done (step 5).
- *   2. write `FENCE-<epoch>.<pid>.tmp` (who fenced, for people; not synced: only the name counts,
- *      and a crash may leave the fence empty);
+ *   2. create `FENCE-<epoch>.<pid>.tmp` (its text, who fenced, for people, is written beside
+ *      steps 3–4 and never synced: only the name counts, and a crash may leave the fence empty);
  *   3. `link()` it to `FENCE-<epoch>`: EEXIST means another opener claimed the same epoch at the
  *      same moment, which the epoch's issuer never allows: refused, FAILED_PRECONDITION;
  *   4. sync the directory (and remove the temp file): from here on the fence is durable, and every
@@ -117,14 +117,15 @@ export class OwnerFence {
       `${fenceFileName(this.epoch)}.${process.pid.toString(36)}${FENCE_TEMP_SUFFIX}`,
     );
     const file = await this.vfs.createWritable(temp);
-    try {
-      await file.append(Buffer.from(`epoch=${this.epoch} pid=${process.pid} host=${hostname()}\n`, 'utf8'));
-    } finally {
-      await file.close();
-    }
+    // Only the name counts: the text is written beside the link and the directory sync.
+    const described = file
+      .append(Buffer.from(`epoch=${this.epoch} pid=${process.pid} host=${hostname()}\n`, 'utf8'))
+      .finally(() => file.close())
+      .catch(() => undefined);
     try {
       await this.vfs.link(temp, joinPath(this.dir, fenceFileName(this.epoch)));
     } catch (err) {
+      await described;
       await this.vfs.remove(temp);
       if (!hasCode(err, ErrorCode.AlreadyExists)) throw err;
       const highest = highestFence(await this.vfs.list(this.dir));
@@ -134,7 +135,7 @@ export class OwnerFence {
         epoch: this.epoch,
       });
     }
-    await Promise.all([this.vfs.syncDir(this.dir), this.vfs.remove(temp)]);
+    await Promise.all([this.vfs.syncDir(this.dir), described.then(() => this.vfs.remove(temp))]);
   }
 
   /** The failure of the check that found a higher fence, if one has. */

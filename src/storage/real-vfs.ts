@@ -1,17 +1,33 @@
 /**
- * `Vfs` over the real file system (node:fs). Appends and syncs go through the libuv thread pool;
- * reads of immutable files are positional and synchronous (see vfs.ts for why).
+ * `Vfs` over the real file system (node:fs). Data appends and syncs (fdatasync, directory fsync) go
+ * through the libuv thread pool, so group commit overlaps them with other work. Reads of immutable
+ * files are positional and synchronous (see vfs.ts for why), and so are the metadata operations —
+ * open, create, rename, link, remove, list, stat, mkdir and reading a small file: each is one short
+ * system call, while an await on the thread pool costs a turn of the event loop, and under load a
+ * tablet's open (fence, manifest, pointer, WAL: a chain of such operations) is made of those turns.
+ * Removing a whole directory stays asynchronous (its size is the user's).
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { errors, fromFsError } from '../common/errors.js';
 import type { ReadableFile, Vfs, WritableFile } from './vfs.js';
 
+/** Writes `length` bytes of `data` from `offset` at file position `position`; resolves with the count. */
+function writeAt(fd: number, data: Uint8Array, offset: number, length: number, position: number) {
+  return new Promise<number>((resolve, reject) =>
+    fs.write(fd, data, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+function fdDataSync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
 class RealWritableFile implements WritableFile {
   private closed = false;
   constructor(
     readonly path: string,
-    private readonly handle: fsp.FileHandle,
+    private readonly fd: number,
     public size: number,
   ) {}
 
@@ -19,13 +35,7 @@ class RealWritableFile implements WritableFile {
     let written = 0;
     try {
       while (written < data.length) {
-        const { bytesWritten } = await this.handle.write(
-          data,
-          written,
-          data.length - written,
-          this.size + written,
-        );
-        written += bytesWritten;
+        written += await writeAt(this.fd, data, written, data.length - written, this.size + written);
       }
     } catch (err) {
       throw fromFsError(err, 'append', this.path);
@@ -36,7 +46,7 @@ class RealWritableFile implements WritableFile {
 
   async sync(): Promise<void> {
     try {
-      await this.handle.datasync();
+      await fdDataSync(this.fd);
     } catch (err) {
       throw fromFsError(err, 'sync', this.path);
     }
@@ -46,7 +56,9 @@ class RealWritableFile implements WritableFile {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.handle.close();
+      await new Promise<void>((resolve, reject) =>
+        fs.close(this.fd, (err) => (err ? reject(err) : resolve())),
+      );
     } catch (err) {
       throw fromFsError(err, 'close', this.path);
     }
@@ -91,7 +103,7 @@ class RealReadableFile implements ReadableFile {
 export class RealVfs implements Vfs {
   async createWritable(path: string): Promise<WritableFile> {
     try {
-      return new RealWritableFile(path, await fsp.open(path, 'w'), 0);
+      return new RealWritableFile(path, fs.openSync(path, 'w'), 0);
     } catch (err) {
       throw fromFsError(err, 'create', path);
     }
@@ -99,9 +111,13 @@ export class RealVfs implements Vfs {
 
   async openAppendable(path: string): Promise<WritableFile> {
     try {
-      const handle = await fsp.open(path, 'r+');
-      const { size } = await handle.stat();
-      return new RealWritableFile(path, handle, size);
+      const fd = fs.openSync(path, 'r+');
+      try {
+        return new RealWritableFile(path, fd, fs.fstatSync(fd).size);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
     } catch (err) {
       throw this.mapMissing(err, 'open', path);
     }
@@ -118,7 +134,7 @@ export class RealVfs implements Vfs {
 
   async readFile(path: string): Promise<Buffer> {
     try {
-      return await fsp.readFile(path);
+      return fs.readFileSync(path);
     } catch (err) {
       throw this.mapMissing(err, 'read', path);
     }
@@ -126,7 +142,7 @@ export class RealVfs implements Vfs {
 
   async rename(from: string, to: string): Promise<void> {
     try {
-      await fsp.rename(from, to);
+      fs.renameSync(from, to);
     } catch (err) {
       throw this.mapMissing(err, 'rename', from);
     }
@@ -134,7 +150,7 @@ export class RealVfs implements Vfs {
 
   async link(existing: string, newPath: string): Promise<void> {
     try {
-      await fsp.link(existing, newPath);
+      fs.linkSync(existing, newPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
         throw errors.alreadyExists('file already exists', { op: 'link', path: newPath });
@@ -145,7 +161,7 @@ export class RealVfs implements Vfs {
 
   async remove(path: string): Promise<void> {
     try {
-      await fsp.rm(path, { force: true });
+      fs.rmSync(path, { force: true });
     } catch (err) {
       throw fromFsError(err, 'remove', path);
     }
@@ -161,7 +177,7 @@ export class RealVfs implements Vfs {
 
   async list(dir: string): Promise<string[]> {
     try {
-      return (await fsp.readdir(dir)).sort();
+      return fs.readdirSync(dir).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw fromFsError(err, 'list', dir);
@@ -170,36 +186,34 @@ export class RealVfs implements Vfs {
 
   async mkdirp(dir: string): Promise<void> {
     try {
-      await fsp.mkdir(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw fromFsError(err, 'mkdir', dir);
     }
   }
 
   async exists(path: string): Promise<boolean> {
-    try {
-      await fsp.access(path);
-      return true;
-    } catch {
-      return false;
-    }
+    return fs.existsSync(path);
   }
 
   async syncDir(dir: string): Promise<void> {
-    let handle: fsp.FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      handle = await fsp.open(dir, 'r');
-      await handle.sync();
+      fd = fs.openSync(dir, 'r');
+      const opened = fd;
+      await new Promise<void>((resolve, reject) =>
+        fs.fsync(opened, (err) => (err ? reject(err) : resolve())),
+      );
     } catch (err) {
       throw fromFsError(err, 'syncdir', dir);
     } finally {
-      await handle?.close();
+      if (fd !== undefined) fs.closeSync(fd);
     }
   }
 
   async fileSize(path: string): Promise<number> {
     try {
-      return (await fsp.stat(path)).size;
+      return fs.statSync(path).size;
     } catch (err) {
       throw this.mapMissing(err, 'stat', path);
     }

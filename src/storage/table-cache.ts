@@ -107,7 +107,7 @@ export class TableCache {
   }
 
   async closeAll(): Promise<void> {
-    for (const n of [...this.files.keys()]) await this.evict(n);
+    await Promise.all([...this.files.keys()].map((n) => this.evict(n)));
   }
 
   private openFile(f: FileMeta): OpenFile {

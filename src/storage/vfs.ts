@@ -10,6 +10,8 @@
  * Reads of immutable files are synchronous (`readSync`): blocks are small, mostly in the page cache
  * or the block cache, and synchronous reads let iterators stay synchronous, which matters a great
  * deal for speed in JavaScript. Writes and syncs are asynchronous so group commit can overlap them.
+ * An implementation may do a metadata operation (create, rename, link, remove, list) synchronously
+ * inside its promise: callers must not rely on another task running meanwhile (real-vfs.ts does).
  *
  * Errors are `TabulaError`s: ENOSPC becomes RESOURCE_EXHAUSTED, other failures IO.
  */

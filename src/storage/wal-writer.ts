@@ -52,16 +52,21 @@ export class WalWriter {
     this.log = new LogWriter(file);
   }
 
-  /** Creates the log at `path` and makes its directory entry durable before returning. */
-  static async create(vfs: Vfs, path: string): Promise<WalWriter> {
+  /**
+   * Creates the log at `path` holding `records` (an open copying what it replayed,
+   * engine-recovery.ts) and makes them and its directory entry durable before returning.
+   */
+  static async create(vfs: Vfs, path: string, records: readonly Uint8Array[] = []): Promise<WalWriter> {
     const file = await vfs.createWritable(path);
+    const wal = new WalWriter(file, path);
     try {
-      await vfs.syncDir(dirName(path));
+      if (records.length > 0) await file.append(wal.log.frame(records));
+      await Promise.all([vfs.syncDir(dirName(path)), records.length > 0 ? file.sync() : undefined]);
     } catch (err) {
       await file.close().catch(() => {});
       throw err;
     }
-    return new WalWriter(file, path);
+    return wal;
   }
 
   /** The error that failed this writer, if any. Once set, every call rejects with it. */
@@ -89,22 +94,6 @@ export class WalWriter {
       );
     }
     return this.enqueue(record, sync);
-  }
-
-  /**
-   * Writes `records` as one group and syncs it, on a writer nothing else has appended to yet (an
-   * open copying what it replayed, engine-recovery.ts). Fails the writer on an error.
-   */
-  async copyIn(records: readonly Uint8Array[]): Promise<void> {
-    assert(this.queue.length === 0 && !this.draining && this.log.size === 0, 'copyIn on a used wal');
-    if (records.length === 0) return;
-    const ignore = () => {};
-    try {
-      await this.commit(records.map((record) => ({ record, sync: true, resolve: ignore, reject: ignore })));
-    } catch (err) {
-      this.fail(err, []);
-      throw this.failureError;
-    }
   }
 
   /** Makes every record appended so far durable (for records appended with `sync = false`). */
