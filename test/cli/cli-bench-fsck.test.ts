@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { RECOVERY_LOG_COPY_BYTES_MAX } from '../../src/common/limits.js';
 import { removeDataDir, startTabula } from '../support/server-process.js';
 import { runCli, runOk } from './cli-runner.js';
 
@@ -60,12 +61,18 @@ test('bench runs workloads and prints p50/p90/p99/max', async () => {
   }
 });
 
+/** Bytes of each value the fsck test writes (one command-line argument each). */
+const VALUE_BYTES = 100_000;
+
 test('fsck passes a clean store and reports a damaged SSTable and WAL', async () => {
   const server = await startTabula();
   const dataDir = server.dataDir as string;
   try {
     await runOk(['tables', 'create', 't', '--family', 'f'], server.address);
-    for (let i = 0; i < 20; i++) await runOk(['set', 't', `row${i}`, `f:c=value ${i}`], server.address);
+    // More than RECOVERY_LOG_COPY_BYTES_MAX in all, so that the replay below is flushed.
+    const rows = Math.ceil(RECOVERY_LOG_COPY_BYTES_MAX / VALUE_BYTES) + 2;
+    for (let i = 0; i < rows; i++)
+      await runOk(['set', 't', `row${i}`, `f:c=${String(i).padEnd(VALUE_BYTES, 'x')}`], server.address);
     await server.stop();
     // Opening the stopped store replays its WAL into an SSTable.
     await runOk(['status', '--data', dataDir]);
