@@ -116,7 +116,11 @@ async function phase(
   const startMs = performance.now();
   let ops = 0;
   const loop = async (client: Client, l: number) => {
-    for (let i = 0; performance.now() - startMs < PHASE_MS; i++) ops += await op(client, l, i);
+    for (let i = 0; performance.now() - startMs < PHASE_MS; i++) {
+      // Not `ops += await …`: that reads `ops` before the await, losing the other loops' counts.
+      const done = await op(client, l, i);
+      ops += done;
+    }
   };
   await Promise.all(
     clients.flatMap((c, ci) => Array.from({ length: STREAMS }, (_, s) => loop(c, ci * STREAMS + s))),
