@@ -117,8 +117,12 @@ export const GRPC_SEND_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
 export const GRPC_CONCURRENT_STREAMS_MAX = 100;
 /** Most value bytes in one ReadRows CellChunk; larger values are split across chunks. */
 export const READ_ROWS_CHUNK_VALUE_BYTES_MAX = 1024 * 1024;
-/** Bytes of chunks gathered into one ReadRowsResponse before it is sent. */
-export const READ_ROWS_RESPONSE_BYTES_TARGET = 1024 * 1024;
+/**
+ * Bytes of chunks gathered into one ReadRowsResponse before it is sent. Small: a response is made
+ * only once the previous ones have mostly left through HTTP/2 flow control, and a scan of 1 KB rows
+ * ran 2× faster with 64 KiB responses than with 1 MiB ones (docs/operations.md).
+ */
+export const READ_ROWS_RESPONSE_BYTES_TARGET = 64 * 1024;
 /** Longest a graceful shutdown waits for calls in flight before cancelling them. */
 export const SERVER_SHUTDOWN_GRACE_MS = 5_000;
 /**
@@ -321,7 +325,7 @@ export const RPC_REQUEST_BYTES_IN_FLIGHT_MAX = 128 * 1024 * 1024;
  * Response bytes one call may have written that HTTP/2 has not yet handed to the socket; beyond
  * it the call stops producing until its reader reads (flow control holds the rest back).
  */
-export const GRPC_STREAM_UNFLUSHED_BYTES_MAX = 1024 * 1024;
+export const GRPC_STREAM_UNFLUSHED_BYTES_MAX = 256 * 1024;
 /**
  * A ReadRows whose reader has not read for this long lets go of its engine iterator (which pins
  * memtables and SSTable readers) and reopens it after its last row when the reader reads again.
