@@ -104,7 +104,11 @@ class OwnerTablet implements Tablet {
     const outcomes: unknown[] = new Array(entries.length).fill(undefined);
     const groups = new Map<TabletHandle, number[]>();
     const waited: number[] = [];
-    const group = (i: number, h: TabletHandle) => groups.set(h, [...(groups.get(h) ?? []), i]);
+    const group = (i: number, h: TabletHandle) => {
+      const indices = groups.get(h);
+      if (indices) indices.push(i);
+      else groups.set(h, [i]);
+    };
     entries.forEach((e, i) => {
       try {
         group(i, ownedTablet(this.view, this.tablets, this.self.id, this.tableId, rowStartKey(e.rowKey)));

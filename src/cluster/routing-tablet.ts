@@ -149,7 +149,9 @@ export class RoutingTablet implements Tablet {
       try {
         const address = this.ownerAddress(this.find(rowStartKey((entries[i] as RowMutations).rowKey)));
         const owner = address ?? '';
-        groups.set(owner, [...(groups.get(owner) ?? []), i]);
+        const group = groups.get(owner);
+        if (group) group.push(i);
+        else groups.set(owner, [i]);
       } catch (err) {
         outcomes[i] = err;
       }

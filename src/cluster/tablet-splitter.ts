@@ -136,8 +136,11 @@ export class TabletSplitter {
     if (this.stopped) return;
     const limit = this.options.splitThresholdBytes * limits.MERGE_FRACTION;
     const byTable = new Map<string, TabletHandle[]>();
-    for (const h of this.options.tablets.all())
-      byTable.set(h.record.tableId, [...(byTable.get(h.record.tableId) ?? []), h]);
+    for (const h of this.options.tablets.all()) {
+      const held = byTable.get(h.record.tableId);
+      if (held) held.push(h);
+      else byTable.set(h.record.tableId, [h]);
+    }
     for (const [tableId, list] of byTable) {
       const kept = this.options.view.tables.get(tableId)?.schema.initialSplits ?? [];
       list.sort((x, y) => Buffer.compare(x.startKey, y.startKey));

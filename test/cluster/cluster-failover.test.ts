@@ -9,8 +9,8 @@ import { after, before, test } from 'node:test';
 import { assertNoAckedWriteLost, failoverUnderWrites, running, summary } from './cluster-load.js';
 import { LocalCluster } from './cluster-processes.js';
 
-/** Kills per run: 3 by default (in `npm test`); TABULA_CLUSTER_KILLS raises it for a soak run. */
-const KILLS = Number(process.env.TABULA_CLUSTER_KILLS ?? 3);
+/** Kills per run: 5 by default (in `npm test`); TABULA_CLUSTER_KILLS raises it for a soak run. */
+const KILLS = Number(process.env.TABULA_CLUSTER_KILLS ?? 5);
 const WRITERS = 4;
 /** Writes between two kills, so each kill lands under load. */
 const WRITES_BEFORE_KILL = 40;
