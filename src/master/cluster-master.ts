@@ -301,36 +301,57 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   loadBigtableProtos();
   const shared = sharedEngineResources();
   const lease = await winLock(options, timers);
-  const stopLease = keepLease(lease, options, timers);
+  // What the term has started, stopped in reverse by `close`, `stepDown`, or a failed start-up.
+  const term = new Teardown();
+  term.add(() => lease.release(), true);
+  term.add(keepLease(lease, options, timers));
   log.info({ epoch: lease.epoch }, 'master lock won');
-  // What is running so far, closed in reverse if the start-up fails (coordination may flap).
-  const closers: Array<() => unknown> = [stopLease, () => lease.release()];
   try {
-    return await serveAsMaster(options, lease, stopLease, shared, closers, { clock, rand, timers });
+    return await serveAsMaster(options, lease, shared, term, { clock, rand, timers });
   } catch (err) {
-    for (const close of closers.reverse())
-      await Promise.resolve()
-        .then(close)
-        .catch(() => undefined);
+    await term.run(false).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Steps that stop what was started, run last-added first. A step marked `coordination` talks to
+ * coordination (releasing the lock, closing the session): `run(false)` starts it without waiting,
+ * for a master whose coordination may be unreachable.
+ */
+class Teardown {
+  private readonly steps: Array<{ stop: () => unknown; coordination: boolean }> = [];
+
+  add(stop: () => unknown, coordination = false): void {
+    this.steps.push({ stop, coordination });
+  }
+
+  /** Runs every step once, even past a failure; rejects with the first failure. */
+  async run(waitOnCoordination: boolean): Promise<void> {
+    let failure: unknown;
+    for (const { stop, coordination } of this.steps.splice(0).reverse()) {
+      const done = Promise.resolve().then(stop);
+      if (coordination && !waitOnCoordination) void done.catch(() => undefined);
+      else await done.catch((err: unknown) => (failure ??= err));
+    }
+    if (failure !== undefined) throw failure;
   }
 }
 
 async function serveAsMaster(
   options: MasterOptions,
   lease: Lease,
-  stopLease: () => void,
   shared: ReturnType<typeof sharedEngineResources>,
-  closers: Array<() => unknown>,
+  term: Teardown,
   { clock, rand, timers }: { clock: Clock; rand: Rand; timers: CoordinationTimers },
 ): Promise<RunningMaster> {
   const { coord, log } = options;
-  closers.push(() => shared.executor.close());
+  term.add(() => shared.executor.close());
   const catalogDir = await locateMetadata(coord);
   const catalogEngine = await openCatalog(shared, joinPath(options.dir, catalogDir), lease.epoch, timers);
-  closers.push(() => catalogEngine.close());
+  term.add(() => catalogEngine.close());
   const view = new ClusterView(coord, timers, (err) => log.error({ err }, 'cluster view error'));
-  closers.push(() => view.close());
+  term.add(() => view.close());
   await view.start();
   const host = new AssignmentHost({ coord, view, clock, timers, log });
   const metadata = new MetadataService({
@@ -344,8 +365,9 @@ async function serveAsMaster(
     rand,
   });
   await metadata.load();
+  term.add(() => metadata.drain());
   host.start();
-  closers.push(() => host.close());
+  term.add(() => host.close());
   const moves = new PlannedMoves({ coord, view, timers, clock, log });
   moves.start();
   const balancerSeed = Math.floor(rand.next() * 0x1_0000_0000);
@@ -381,28 +403,18 @@ async function serveAsMaster(
     timers,
     log,
   );
-  closers.push(stopGc, stopBalancing, () => moves.close());
+  term.add(() => moves.close());
+  term.add(stopBalancing);
+  term.add(stopGc);
   const server: RunningServer = await startServer({
     host: options.host,
     port: options.port,
     store: new MasterStore(metadata, host),
     extraServices: [splits.binding()],
   });
-  closers.push(() => server.close());
+  term.add(() => server.close());
   const session: Session = await coord.openSession(limits.CLUSTER_MASTER_LOCK_TTL_MS);
-  closers.push(() => session.close());
-  const closeLocal = async () => {
-    stopGc();
-    stopLease();
-    stopBalancing();
-    moves.close();
-    host.close();
-    view.close();
-    await server.close();
-    await metadata.drain();
-    await metadata.closeCatalog();
-    await shared.executor.close();
-  };
+  term.add(() => session.close(), true);
   await coord.put(MASTER_KEY, encodeValue({ address: server.address, epoch: lease.epoch }), { session });
   return {
     address: server.address,
@@ -410,16 +422,8 @@ async function serveAsMaster(
     view,
     splits,
     gc,
-    async close() {
-      await closeLocal();
-      await session.close();
-      await lease.release();
-    },
-    async stepDown() {
-      await closeLocal();
-      // The lease is gone or going; coordination may be unreachable: nothing waits on it.
-      void session.close().catch(() => undefined);
-      void lease.release().catch(() => undefined);
-    },
+    close: () => term.run(true),
+    // The lease is gone or going; coordination may be unreachable: nothing waits on it.
+    stepDown: () => term.run(false),
   };
 }

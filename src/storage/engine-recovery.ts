@@ -198,8 +198,8 @@ export async function recoverStore(
   // which the new manifest names, and served from the memtable; no SSTable on the way to serving.
   // The copy is durable before the manifest commit; an open interrupted between the two leaves
   // a WAL repeating records of the older ones, which the replay above skips. More: flushed.
-  const copying = copies !== undefined && !mem.isEmpty;
-  if (!copying) await flushMem();
+  const copied = mem.isEmpty ? undefined : copies;
+  if (!copied) await flushMem();
   // Memtables flushed in WAL order get ascending file numbers, so level 0 stays newest-first.
   const version = state.version.apply(edit);
 
@@ -211,7 +211,7 @@ export async function recoverStore(
   // empty WAL above the old manifest's log number is harmless to a recovery that finds the old
   // manifest still in force, and a copy is skipped by its replay (above).
   const walPath = joinPath(dir, walFileName(walNumber));
-  const creatingWal = WalWriter.create(vfs, walPath, copying ? (copies ?? []) : []);
+  const creatingWal = WalWriter.create(vfs, walPath, copied ?? []);
   const preparing = ManifestStore.prepare(
     vfs,
     dir,
@@ -249,6 +249,6 @@ export async function recoverStore(
     wal,
     walNumber,
     ...(fence ? { fence } : {}),
-    ...(copying ? { mem } : {}),
+    ...(copied ? { mem } : {}),
   };
 }
